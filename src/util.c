@@ -1,0 +1,186 @@
+/* util: the one error funnel, checked allocation and atomic output files. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int et_verbosity = 1;
+
+void et_verror(const char *file, long line, const char *fmt, va_list ap)
+{
+    fputs("evotrain: ", stderr);
+    if (file && line > 0)
+        fprintf(stderr, "%s:%ld: ", file, line);
+    else if (file)
+        fprintf(stderr, "%s: ", file);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void et_error(const char *file, long line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    et_verror(file, line, fmt, ap);
+    va_end(ap);
+}
+
+void et_info(const char *fmt, ...)
+{
+    if (et_verbosity < 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+static void out_of_memory(size_t n)
+{
+    fprintf(stderr, "evotrain: out of memory (%zu bytes)\n", n);
+    exit(ET_EXIT_INPUT);
+}
+
+void *et_malloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        out_of_memory(n);
+    return p;
+}
+
+void *et_calloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        out_of_memory(n * size);
+    return p;
+}
+
+char *et_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = et_malloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+int et_fsync_dir_of(const char *path)
+{
+    char *dir = et_strdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    int rc = 0;
+    if (fd < 0 || fsync(fd) != 0) {
+        /* Some file systems cannot fsync a directory (EINVAL); the rename
+         * itself has happened, so only a real I/O error is fatal. */
+        if (errno != EINVAL && errno != EROFS) {
+            et_error(dir, 0, "cannot sync directory: %s", strerror(errno));
+            rc = -1;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return rc;
+}
+
+int et_afile_open(et_afile *af, const char *path)
+{
+    memset(af, 0, sizeof *af);
+    size_t n = strlen(path) + 16;
+    af->path = et_strdup(path);
+    af->tmp = et_malloc(n);
+    snprintf(af->tmp, n, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(af->tmp);
+    if (fd < 0) {
+        et_error(path, 0, "cannot create: %s", strerror(errno));
+        free(af->path);
+        free(af->tmp);
+        memset(af, 0, sizeof *af);
+        return -1;
+    }
+    /* mkstemp makes 0600 files; an output file should look like any other. */
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    af->fp = fdopen(fd, "w");
+    if (!af->fp) {
+        et_error(path, 0, "cannot open: %s", strerror(errno));
+        close(fd);
+        et_afile_abort(af);
+        return -1;
+    }
+    return 0;
+}
+
+void et_afile_abort(et_afile *af)
+{
+    if (af->fp)
+        fclose(af->fp);
+    if (af->tmp)
+        unlink(af->tmp);
+    free(af->tmp);
+    free(af->path);
+    memset(af, 0, sizeof *af);
+}
+
+int et_afile_commit(et_afile *af)
+{
+    int err = 0;
+    if (ferror(af->fp) || fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0)
+        err = errno ? errno : EIO;
+    if (fclose(af->fp) != 0 && !err)
+        err = errno ? errno : EIO;
+    af->fp = NULL;
+    if (!err && rename(af->tmp, af->path) != 0)
+        err = errno;
+    if (err) {
+        et_error(af->path, 0, "cannot write: %s", strerror(err));
+        et_afile_abort(af);
+        return -1;
+    }
+    int rc = et_fsync_dir_of(af->path);
+    free(af->tmp);
+    free(af->path);
+    memset(af, 0, sizeof *af);
+    return rc;
+}
+
+int et_parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    while (*end == ' ' || *end == '\t' || *end == '\r')
+        end++;
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int et_parse_long(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    while (*end == ' ' || *end == '\t' || *end == '\r')
+        end++;
+    if (end == s || *end != '\0' || errno == ERANGE)
+        return -1;
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,49 @@
+/* util: the one error funnel, checked allocation and atomic output files. */
+#ifndef ET_UTIL_H
+#define ET_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* Exit codes, documented in the README and the man page. */
+enum { ET_EXIT_OK = 0, ET_EXIT_INPUT = 1, ET_EXIT_USAGE = 2, ET_EXIT_INTERRUPTED = 130 };
+
+/* Every user-facing error goes through et_error, so there is one breakpoint and
+ * one format: "evotrain: FILE:LINE: message" (file and line omitted when NULL/0). */
+void et_error(const char *file, long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void et_verror(const char *file, long line, const char *fmt, va_list ap);
+
+/* Verbosity set by -q / -v: 0 quiet, 1 normal, 2 verbose. */
+extern int et_verbosity;
+void et_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Allocation that cannot return NULL: running out of memory ends the process
+ * with a message, since no caller could do anything better. */
+void *et_malloc(size_t n);
+void *et_calloc(size_t n, size_t size);
+char *et_strdup(const char *s);
+
+/* An output file that appears complete or not at all (Redis' rdbSave pattern):
+ * write to a temp file beside the target, then fflush, fsync, rename, and fsync
+ * the directory. On any failure the temp file is unlinked and the old target,
+ * if any, is untouched. */
+typedef struct et_afile {
+    FILE *fp;
+    char *path;
+    char *tmp;
+} et_afile;
+
+int et_afile_open(et_afile *af, const char *path); /* 0 ok, -1 error (reported) */
+int et_afile_commit(et_afile *af);                 /* 0 ok, -1 error (reported) */
+void et_afile_abort(et_afile *af);
+
+/* fsync the directory holding path, so a rename in it is durable. */
+int et_fsync_dir_of(const char *path);
+
+/* Strict number parsing: the whole string must be the number. 0 ok, -1 not. */
+int et_parse_double(const char *s, double *out);
+int et_parse_long(const char *s, long *out);
+
+#endif

@@ -1,0 +1,4 @@
+# placeholder, replaced by the kernel work
+kernel-check:
+firmware-test:
+bench-m0:
