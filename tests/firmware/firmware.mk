@@ -1,4 +1,62 @@
-# placeholder, replaced by the kernel work
+# The device kernel on a Cortex-M0: kernel-check, firmware-test, bench-m0.
+# Included by the Makefile.
+
+ARM_FLAGS  = -mcpu=cortex-m0 -mthumb -ffreestanding -fno-tree-loop-distribute-patterns
+FW         = $(BUILD)/fw
+FW_OPT    ?= -O2
+QEMU_RUN   = timeout 60 $(QEMU_ARM) -M microbit -display none -monitor none -serial none \
+             -chardev stdio,id=sh -semihosting-config enable=on,target=native,chardev=sh
+
+# Freestanding, no libgcc helper, no float: at -O2 and -Os, with the strict
+# warning set. `nm -u` must print nothing.
 kernel-check:
-firmware-test:
-bench-m0:
+	@mkdir -p $(FW)
+	@for o in O2 Os; do \
+	  $(ARM_CC) -std=c99 $(ARM_FLAGS) -$$o $(WARN_KERNEL) -Iinclude -c src/evonet.c \
+	    -o $(FW)/evonet_$$o.o || exit 1; \
+	  u=$$($(ARM_NM) -u $(FW)/evonet_$$o.o); \
+	  if [ -n "$$u" ]; then echo "kernel-check: -$$o needs: $$u"; exit 1; fi; \
+	done
+	@$(CC) -std=c99 -ffreestanding -nostdinc -isystem $$($(CC) -print-file-name=include) \
+	  -O2 $(WARN_KERNEL) -Iinclude -c src/evonet.c -o $(FW)/evonet_host_freestanding.o
+	@grep -q '#pragma GCC poison float double' src/evonet.c || \
+	  { echo "kernel-check: src/evonet.c lost its float poison"; exit 1; }
+	@echo "kernel-check: ok (no undefined symbols at -O2 and -Os, no libc headers, float poisoned)"
+
+$(FW)/gen: tests/firmware/gen.c src/export.c src/evonet.c src/evonet_check.c src/util.c $(HDRS)
+	@mkdir -p $(FW)
+	$(CC) $(CSTD) -O1 -g $(SAN) $(WARN_BASE) $(CPPFLAGS) -o $@ tests/firmware/gen.c \
+	  src/export.c src/evonet.c src/evonet_check.c src/util.c -lgsl -lopenblas -lm
+
+$(FW)/expected.txt $(FW)/fixture_net.h $(FW)/vectors.h: $(FW)/gen
+	$(FW)/gen $(FW) 1
+
+FW_SRC = tests/firmware/startup.c tests/firmware/fw_main.c src/evonet.c
+
+# -nostdlib and no -lgcc: any libgcc helper the kernel needed would fail the link.
+$(FW)/fw.elf: $(FW_SRC) tests/firmware/fw.h tests/firmware/m0.ld include/evonet.h \
+              $(FW)/fixture_net.h $(FW)/vectors.h
+	$(ARM_CC) -std=c99 $(ARM_FLAGS) $(FW_OPT) -g $(WARN_BASE) -Iinclude -I$(FW) \
+	  -nostdlib -T tests/firmware/m0.ld -Wl,--gc-sections -o $@ $(FW_SRC)
+
+firmware-test: $(FW)/fw.elf $(FW)/expected.txt
+	@$(QEMU_RUN) -kernel $(FW)/fw.elf > $(FW)/device.txt; rc=$$?; \
+	if [ $$rc -ne 0 ]; then echo "firmware-test: QEMU exit $$rc (fault, self-test failure or timeout)"; \
+	  tail -3 $(FW)/device.txt; exit 1; fi
+	@if ! cmp -s $(FW)/device.txt $(FW)/expected.txt; then \
+	  echo "firmware-test: device outputs differ from the host's:"; \
+	  diff $(FW)/expected.txt $(FW)/device.txt | head -10; exit 1; fi
+	@echo "firmware-test: $$(wc -l < $(FW)/device.txt) vectors bit-identical on the Cortex-M0 (QEMU microbit)"
+
+$(FW)/libm0cycles.so: tests/firmware/m0cycles.c
+	@mkdir -p $(FW)
+	$(CC) -shared -fPIC -O2 -o $@ $<
+
+bench-m0: $(FW)/fw.elf $(FW)/libm0cycles.so kernel-check
+	@for o in O2 Os; do \
+	  printf 'm0_kernel_bytes_%s: ' $$o; $(ARM_SIZE) -B $(FW)/evonet_$$o.o | awk 'NR==2{print $$1}'; done
+	@b=$$($(ARM_NM) $(FW)/fw.elf | awk '/ bench_begin$$/{print $$1}'); \
+	 e=$$($(ARM_NM) $(FW)/fw.elf | awk '/ bench_end$$/{print $$1}'); \
+	 $(QEMU_RUN) -kernel $(FW)/fw.elf -d plugin -D $(FW)/cycles.log \
+	   -plugin $(FW)/libm0cycles.so,begin=0x$$b,end=0x$$e > /dev/null || exit 1; \
+	 awk -F'[ =]' '/^region 0:/{print "m0_insns_per_inference: " $$4; print "m0_cycles_per_inference: " $$6}' $(FW)/cycles.log

@@ -1,0 +1,95 @@
+/* evonet: the integer MLP inference kernel that runs on the microcontroller.
+ *
+ * This header and src/evonet.c are the whole device kernel. They are
+ * freestanding C99 (only <stdint.h> and <stddef.h>): no libc, no heap, no
+ * floating point, no division, no 64-bit multiply and no mutable static state,
+ * so that the code compiled for a Cortex-M0 (ARMv6-M: 32x32->32 MULS only, no
+ * divide) calls no libgcc helper and gives the same bits as on the host. The
+ * trainer scores every candidate network with this very code.
+ *
+ * A network is constant data (it can live in flash as `static const`):
+ *
+ *   layer l: acc[o] = bias[o] + sum_i (w[o][i]) * x[i]            (int32)
+ *            y[o]   = round_half_up(acc[o] * mult[o] / 2^(16 + shift[o]))
+ *            hidden layers: out[o] = clamp(y, 0, 255)    (uint8, ReLU)
+ *            last layer:    out[o] = clamp(y, -32768, 32767)  (int16)
+ *
+ * Inputs of layer 0 are int16 (raw ADC counts); inputs of later layers are the
+ * uint8 activations of the layer before.
+ *
+ * Storage layout (chosen for ARMv6-M, where LDRB has an immediate offset but
+ * LDRSB only a register offset):
+ * - weights are stored offset by +128 as uint8: u = w + 128, u in [0, 255]
+ *   (w in [-128, 127]); the kernel subtracts 128 * sum_i x[i] once per layer,
+ *   which is exact.
+ * - outputs are processed in groups of EVONET_GROUP; weights are interleaved
+ *   within a group, input by input: u[(g * n_in + i) * EVONET_GROUP + k] is the
+ *   weight of output g * EVONET_GROUP + k for input i. n_out is padded up to a
+ *   multiple of EVONET_GROUP (see EVONET_PAD); padded outputs have u = 128,
+ *   bias 0, mult 1, shift 1 and are computed but never stored.
+ *
+ * Rounding: half up, i.e. floor((acc * mult + 2^(15 + shift)) / 2^(16 + shift)),
+ * computed exactly with two 16x16->32 products (see evonet.c). The kernel
+ * requires that >> of a negative int32 is an arithmetic shift (true of GCC and
+ * Clang on every target; checked at compile time).
+ *
+ * Overflow is excluded by validation, not by saturation inside the loop:
+ * evonet_validate() (host side, in src/evonet_check.c) rejects any network
+ * whose accumulator could leave the ranges below for ANY input, so a network
+ * that validates is exact for every int16 input vector.
+ */
+#ifndef EVONET_H
+#define EVONET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Version of the data layout below. An exported header states the version it
+ * was made for, and refuses to compile against another (see export). */
+#define EVONET_ABI_VERSION 1
+
+/* Outputs computed together per pass over the inputs. */
+#define EVONET_GROUP 2
+#define EVONET_PAD(n) (((n) + EVONET_GROUP - 1) / EVONET_GROUP * EVONET_GROUP)
+
+/* Limits checked by evonet_validate. */
+#define EVONET_MAX_LAYERS 8
+#define EVONET_MAX_WIDTH 255 /* n_in and n_out of every layer: [1, 255] */
+#define EVONET_ACC_LIMIT (1L << 30) /* |acc| <= 2^30 for every input */
+
+typedef struct evonet_layer {
+    /* u = w + 128, layout above; EVONET_PAD(n_out) * n_in entries. */
+    const uint8_t *w;
+    /* EVONET_PAD(n_out) entries each.
+     * bias:  [-2^30, 2^30], and with the weights satisfies the accumulator bound.
+     * mult:  [1, 65535], the requantization multiplier.
+     * shift: [1, 31]; the total right shift is 16 + shift, so the scale
+     *        mult / 2^(16 + shift) lies in [2^-47, 0.5). */
+    const int32_t *bias;
+    const uint16_t *mult;
+    const uint8_t *shift;
+    uint16_t n_in;  /* [1, 255] */
+    uint16_t n_out; /* [1, 255]; the last layer's n_out is the output count */
+} evonet_layer;
+
+typedef struct evonet {
+    const evonet_layer *layers;
+    uint16_t n_layers; /* [1, EVONET_MAX_LAYERS] */
+} evonet;
+
+/* Scratch bytes evonet_forward needs: two activation buffers of the widest
+ * hidden layer, padded to a multiple of 4. A compile-time bound for firmware
+ * is EVONET_SCRATCH_BYTES(widest hidden layer). */
+#define EVONET_SCRATCH_BYTES(max_hidden) (2 * (((max_hidden) + 3) / 4 * 4))
+size_t evonet_scratch_bytes(const evonet *net);
+
+/* Runs the network on one input vector.
+ * in:      layers[0].n_in int16 values, any value in [-32768, 32767].
+ * out:     layers[n_layers - 1].n_out int16 values.
+ * scratch: evonet_scratch_bytes(net) bytes, owned by the caller, no alignment
+ *          requirement; its contents on return are unspecified.
+ * The network must have passed evonet_validate; the kernel itself checks
+ * nothing, to stay small and fast on the device. */
+void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t *scratch);
+
+#endif

@@ -1,0 +1,56 @@
+/* config: the INI file -> one resolved configuration (trainer keys + scenario).
+ *
+ * Trainer sections ([run], [network], [train], [optimizer]) are described by one
+ * schema table in config.c; every other section is offered to the simulator
+ * (sim_config_set), which owns the scenario's sections. A key nobody claims is
+ * an error. Errors are reported as "evotrain: FILE:LINE: message". */
+#ifndef ET_CONFIG_H
+#define ET_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct sim_scenario;
+
+#define ET_MAX_LAYERS 8
+
+typedef struct et_config {
+    char *path; /* the file it came from */
+    /* [run] */
+    char *name;
+    uint64_t seed;
+    int threads;
+    /* [network] */
+    int n_hidden_layers;
+    int hidden[ET_MAX_LAYERS];
+    int weight_bits;
+    int per_channel; /* 1: requantization per output channel, 0: per layer */
+    /* [train], [optimizer]: see the schema table in config.c */
+    char *algo;
+    int lambda;
+    double sigma0;
+    double step_floor;
+    double step_floor_end;
+    int ridge_output;
+    double ridge_alpha;
+    int minibatch;
+    int pool_size;
+    int valid_size;
+    double time_limit_s;
+    long max_generations;
+    long max_evals;
+    int checkpoint_every;
+    int valid_every;
+    double rot_weight;
+    struct sim_scenario *sim;
+} et_config;
+
+/* 0 ok; -1 on any error (already reported). cfg is valid to free either way. */
+int et_config_load(const char *path, et_config *cfg);
+void et_config_free(et_config *cfg);
+/* The resolved configuration as an INI file that et_config_load accepts. */
+void et_config_dump(const et_config *cfg, FILE *out);
+/* Every key with its default, range and one line of documentation. */
+void et_config_doc(FILE *out);
+
+#endif

@@ -1,0 +1,149 @@
+/* evonet_check: host-side validation of a network against the kernel's ranges. */
+#include "evonet_check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int64_t weight(const evonet_layer *L, unsigned o, unsigned i)
+{
+    unsigned g = o / EVONET_GROUP, k = o % EVONET_GROUP;
+    return (int64_t)L->w[((size_t)g * L->n_in + i) * EVONET_GROUP + k] - 128;
+}
+
+int64_t evonet_acc_bound(const evonet_layer *L, int first_layer, unsigned o)
+{
+    int64_t xmax = first_layer ? 32768 : 255;
+    int64_t b = llabs((long long)L->bias[o]);
+    for (unsigned i = 0; i < L->n_in; i++)
+        b += llabs((long long)weight(L, o, i)) * xmax;
+    return b;
+}
+
+/* The kernel accumulates bias - 128 * sum(x) + sum(u * x) in input order, so
+ * every partial sum is bounded by |bias| + 128 * n * xmax + sum(u) * xmax. */
+static int64_t partial_bound(const evonet_layer *L, int first_layer, unsigned o)
+{
+    int64_t xmax = first_layer ? 32768 : 255;
+    int64_t b = llabs((long long)L->bias[o]) + 128 * (int64_t)L->n_in * xmax;
+    for (unsigned i = 0; i < L->n_in; i++)
+        b += (weight(L, o, i) + 128) * xmax;
+    return b;
+}
+
+int evonet_validate(const evonet *net, char *err, size_t n)
+{
+    if (!net || !net->layers || net->n_layers < 1 || net->n_layers > EVONET_MAX_LAYERS) {
+        snprintf(err, n, "network: layer count %u is outside [1, %d]", net ? net->n_layers : 0,
+                 EVONET_MAX_LAYERS);
+        return -1;
+    }
+    for (unsigned l = 0; l < net->n_layers; l++) {
+        const evonet_layer *L = &net->layers[l];
+        if (!L->w || !L->bias || !L->mult || !L->shift) {
+            snprintf(err, n, "layer %u: missing weights, bias, mult or shift", l);
+            return -1;
+        }
+        if (L->n_in < 1 || L->n_in > EVONET_MAX_WIDTH || L->n_out < 1 ||
+            L->n_out > EVONET_MAX_WIDTH) {
+            snprintf(err, n, "layer %u: size %ux%u is outside [1, %d]", l, L->n_in, L->n_out,
+                     EVONET_MAX_WIDTH);
+            return -1;
+        }
+        if (l > 0 && L->n_in != net->layers[l - 1].n_out) {
+            snprintf(err, n, "layer %u: %u inputs but layer %u has %u outputs", l, L->n_in, l - 1,
+                     net->layers[l - 1].n_out);
+            return -1;
+        }
+        for (unsigned o = L->n_out; o < (unsigned)EVONET_PAD(L->n_out); o++) {
+            int padded_zero = L->bias[o] == 0;
+            for (unsigned i = 0; i < L->n_in; i++)
+                padded_zero &= weight(L, o, i) == 0;
+            if (!padded_zero) {
+                snprintf(err, n, "layer %u: padding output %u must have zero weights and bias", l,
+                         o);
+                return -1;
+            }
+        }
+        for (unsigned o = 0; o < L->n_out; o++) {
+            if (L->mult[o] < 1) {
+                snprintf(err, n, "layer %u output %u: mult %u is outside [1, 65535]", l, o,
+                         L->mult[o]);
+                return -1;
+            }
+            if (L->shift[o] < 1 || L->shift[o] > 31) {
+                snprintf(err, n, "layer %u output %u: shift %u is outside [1, 31]", l, o,
+                         L->shift[o]);
+                return -1;
+            }
+            if (L->bias[o] < -EVONET_ACC_LIMIT || L->bias[o] > EVONET_ACC_LIMIT) {
+                snprintf(err, n, "layer %u output %u: bias %ld is outside [-2^30, 2^30]", l, o,
+                         (long)L->bias[o]);
+                return -1;
+            }
+            int64_t b = evonet_acc_bound(L, l == 0, o);
+            if (b > EVONET_ACC_LIMIT) {
+                snprintf(err, n,
+                         "layer %u output %u: accumulator can reach %lld, beyond 2^30 "
+                         "(weights or bias too large)",
+                         l, o, (long long)b);
+                return -1;
+            }
+            b = partial_bound(L, l == 0, o);
+            if (b > INT32_MAX) {
+                snprintf(err, n,
+                         "layer %u output %u: a partial sum can reach %lld, beyond int32 "
+                         "(too many inputs for their range)",
+                         l, o, (long long)b);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+void evonet_forward_ref(const evonet *net, const int16_t *in, int16_t *out)
+{
+    int64_t x[EVONET_MAX_WIDTH], y[EVONET_MAX_WIDTH];
+    unsigned n = net->layers[0].n_in;
+    for (unsigned i = 0; i < n; i++)
+        x[i] = in[i];
+    for (unsigned l = 0; l < net->n_layers; l++) {
+        const evonet_layer *L = &net->layers[l];
+        int last = l + 1u == net->n_layers;
+        for (unsigned o = 0; o < L->n_out; o++) {
+            int64_t acc = L->bias[o];
+            for (unsigned i = 0; i < L->n_in; i++)
+                acc += weight(L, o, i) * x[i];
+            int64_t s = 16 + L->shift[o];
+            int64_t v = acc * L->mult[o] + ((int64_t)1 << (s - 1));
+            /* floor division by 2^s, written without relying on >> of negatives */
+            int64_t q = v >= 0 ? v / ((int64_t)1 << s) : -((-v + ((int64_t)1 << s) - 1) >> s);
+            if (last)
+                y[o] = q < -32768 ? -32768 : q > 32767 ? 32767 : q;
+            else
+                y[o] = q < 0 ? 0 : q > 255 ? 255 : q;
+        }
+        for (unsigned o = 0; o < L->n_out; o++)
+            x[o] = y[o];
+        n = L->n_out;
+    }
+    for (unsigned o = 0; o < n; o++)
+        out[o] = (int16_t)x[o];
+}
+
+void evonet_requant_from_scale(double scale, uint16_t *mult, uint8_t *shift)
+{
+    /* Largest shift whose multiplier still fits 16 bits keeps the most
+     * significant bits of the scale. */
+    for (int r = 31; r >= 1; r--) {
+        double m = scale * (double)((int64_t)1 << (16 + r));
+        if (m < 65535.5) {
+            long mi = (long)(m + 0.5);
+            *mult = (uint16_t)(mi < 1 ? 1 : mi);
+            *shift = (uint8_t)r;
+            return;
+        }
+    }
+    *mult = 65535;
+    *shift = 1;
+}

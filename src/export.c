@@ -1,0 +1,166 @@
+/* export: an integer network -> a self-contained C header for firmware. */
+#include "export.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evonet_check.h"
+#include "util.h"
+
+int et_is_identifier(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 63 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static void upper(char *dst, const char *src)
+{
+    while (*src)
+        *dst++ = (char)toupper((unsigned char)*src++);
+    *dst = '\0';
+}
+
+/* Arrays as rows of 16 values: diffable and readable in a code review. */
+static void emit_u8(FILE *o, const char *decl, const uint8_t *v, size_t n)
+{
+    fprintf(o, "%s[%zu] = {", decl, n);
+    for (size_t i = 0; i < n; i++)
+        fprintf(o, "%s%u%s", i % 16 ? " " : "\n    ", v[i], i + 1 < n ? "," : "");
+    fprintf(o, "\n};\n");
+}
+
+static void emit_u16(FILE *o, const char *decl, const uint16_t *v, size_t n)
+{
+    fprintf(o, "%s[%zu] = {", decl, n);
+    for (size_t i = 0; i < n; i++)
+        fprintf(o, "%s%u%s", i % 12 ? " " : "\n    ", v[i], i + 1 < n ? "," : "");
+    fprintf(o, "\n};\n");
+}
+
+static void emit_i32(FILE *o, const char *decl, const int32_t *v, size_t n)
+{
+    fprintf(o, "%s[%zu] = {", decl, n);
+    for (size_t i = 0; i < n; i++) {
+        /* INT32_MIN cannot be written as a plain literal. */
+        fprintf(o, "%s", i % 8 ? " " : "\n    ");
+        if (v[i] == INT32_MIN)
+            fprintf(o, "(-2147483647 - 1)");
+        else
+            fprintf(o, "%ld", (long)v[i]);
+        fprintf(o, "%s", i + 1 < n ? "," : "");
+    }
+    fprintf(o, "\n};\n");
+}
+
+int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
+{
+    char err[256];
+    if (!et_is_identifier(info->name)) {
+        et_error(NULL, 0, "export: '%s' is not a C identifier", info->name);
+        return -1;
+    }
+    if (evonet_validate(net, err, sizeof err) != 0) {
+        et_error(NULL, 0, "export: the kernel cannot run this network exactly: %s", err);
+        return -1;
+    }
+    const char *nm = info->name;
+    char up[64], decl[160];
+    upper(up, nm);
+    unsigned nl = net->n_layers;
+    unsigned n_in = net->layers[0].n_in, n_out = net->layers[nl - 1].n_out;
+    size_t scratch = evonet_scratch_bytes(net);
+
+    fprintf(o, "/* %s.h: integer neural network for evonet (generated; do not edit).\n", nm);
+    fprintf(o, " * %s\n", info->provenance);
+    fprintf(o, " * Layers:");
+    for (unsigned l = 0; l < nl; l++)
+        fprintf(o, " %u%s", net->layers[l].n_in, l + 1 == nl ? "" : " ->");
+    fprintf(o, " -> %u (ReLU uint8 hidden activations, int16 outputs).\n", n_out);
+    fprintf(o, " * Inputs:  %s\n", info->input_doc);
+    fprintf(o, " * Outputs:");
+    for (unsigned k = 0; k < n_out; k++)
+        fprintf(o, "%s out[%u] %s", k ? "," : "", k,
+                info->output_names ? info->output_names[k] : "(no unit)");
+    fprintf(o, "\n *\n * Build with include/evonet.h and src/evonet.c of the same evonet ABI "
+               "version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build. */\n",
+            nm, nm);
+    fprintf(o, "#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n#include \"evonet.h\"\n\n", up,
+            up);
+    fprintf(o, "#if !defined(EVONET_ABI_VERSION) || EVONET_ABI_VERSION != %d || EVONET_GROUP != %d\n",
+            EVONET_ABI_VERSION, EVONET_GROUP);
+    fprintf(o, "#error \"%s.h needs the evonet kernel with ABI version %d (evotrain kernel -o DIR)\"\n",
+            nm, EVONET_ABI_VERSION);
+    fprintf(o, "#endif\n\n");
+    fprintf(o, "#define %s_N_IN %u\n#define %s_N_OUT %u\n#define %s_SCRATCH_BYTES %zu\n", up, n_in,
+            up, n_out, up, scratch);
+    fprintf(o, "#define %s_N_TESTS %u\n\n", up, info->n_tests);
+
+    for (unsigned l = 0; l < nl; l++) {
+        const evonet_layer *L = &net->layers[l];
+        size_t po = (size_t)EVONET_PAD(L->n_out);
+        fprintf(o, "/* layer %u: %u -> %u; weights stored as w + 128 */\n", l, L->n_in, L->n_out);
+        snprintf(decl, sizeof decl, "static const uint8_t %s_w%u", nm, l);
+        emit_u8(o, decl, L->w, po * L->n_in);
+        snprintf(decl, sizeof decl, "static const int32_t %s_b%u", nm, l);
+        emit_i32(o, decl, L->bias, po);
+        snprintf(decl, sizeof decl, "static const uint16_t %s_m%u", nm, l);
+        emit_u16(o, decl, L->mult, po);
+        snprintf(decl, sizeof decl, "static const uint8_t %s_s%u", nm, l);
+        emit_u8(o, decl, L->shift, po);
+        fputc('\n', o);
+    }
+    fprintf(o, "static const evonet_layer %s_layers[%u] = {\n", nm, nl);
+    for (unsigned l = 0; l < nl; l++)
+        fprintf(o, "    {%s_w%u, %s_b%u, %s_m%u, %s_s%u, %u, %u},\n", nm, l, nm, l, nm, l, nm, l,
+                net->layers[l].n_in, net->layers[l].n_out);
+    fprintf(o, "};\nstatic const evonet %s_net = {%s_layers, %u};\n\n", nm, nm, nl);
+
+    if (info->n_tests) {
+        int16_t *y = et_malloc(sizeof *y * n_out);
+        uint8_t *s = et_malloc(scratch ? scratch : 1);
+        fprintf(o, "/* self-test vectors: inputs and the outputs the kernel must give */\n");
+        fprintf(o, "static const int16_t %s_test_in[%u][%u] = {\n", nm, info->n_tests, n_in);
+        for (unsigned t = 0; t < info->n_tests; t++) {
+            fprintf(o, "    {");
+            for (unsigned i = 0; i < n_in; i++)
+                fprintf(o, "%d%s", info->test_in[(size_t)t * n_in + i], i + 1 < n_in ? ", " : "");
+            fprintf(o, "},\n");
+        }
+        fprintf(o, "};\nstatic const int16_t %s_test_out[%u][%u] = {\n", nm, info->n_tests,
+                n_out);
+        for (unsigned t = 0; t < info->n_tests; t++) {
+            evonet_forward(net, info->test_in + (size_t)t * n_in, y, s);
+            fprintf(o, "    {");
+            for (unsigned k = 0; k < n_out; k++)
+                fprintf(o, "%d%s", y[k], k + 1 < n_out ? ", " : "");
+            fprintf(o, "},\n");
+        }
+        fprintf(o, "};\n\n");
+        free(y);
+        free(s);
+    }
+    fprintf(o, "/* in: %u int16 inputs; out: %u int16 outputs. Uses %zu bytes of stack. */\n",
+            n_in, n_out, scratch);
+    fprintf(o, "static inline void %s_infer(const int16_t in[], int16_t out[])\n{\n", nm);
+    fprintf(o, "    uint8_t scratch[%s_SCRATCH_BYTES + 1];\n", up);
+    fprintf(o, "    evonet_forward(&%s_net, in, out, scratch);\n}\n\n", nm);
+    fprintf(o, "/* 0 when every self-test vector gives its expected output; otherwise the\n"
+               " * 1-based index of the first that does not. */\n");
+    fprintf(o, "static inline int %s_selftest(void)\n{\n", nm);
+    if (info->n_tests) {
+        fprintf(o, "    for (int t = 0; t < %s_N_TESTS; t++) {\n", up);
+        fprintf(o, "        int16_t out[%s_N_OUT];\n", up);
+        fprintf(o, "        %s_infer(%s_test_in[t], out);\n", nm, nm);
+        fprintf(o, "        for (int k = 0; k < %s_N_OUT; k++)\n", up);
+        fprintf(o, "            if (out[k] != %s_test_out[t][k])\n", nm);
+        fprintf(o, "                return t + 1;\n    }\n");
+    }
+    fprintf(o, "    return 0;\n}\n\n#endif /* %s_H */\n", up);
+    return ferror(o) ? -1 : 0;
+}
