@@ -10,7 +10,7 @@
  * A network is constant data (it can live in flash as `static const`):
  *
  *   layer l: acc[o] = bias[o] + sum_i (w[o][i]) * x[i]            (int32)
- *            y[o]   = round_half_up(acc[o] * mult[o] / 2^(16 + shift[o]))
+ *            y[o]   = floor(acc[o] * mult[o] / 2^(16 + shift[o]))
  *            hidden layers: out[o] = clamp(y, 0, 255)    (uint8, ReLU)
  *            last layer:    out[o] = clamp(y, -32768, 32767)  (int16)
  *
@@ -28,8 +28,10 @@
  *   multiple of EVONET_GROUP (see EVONET_PAD); padded outputs have u = 128,
  *   bias 0, mult 1, shift 1 and are computed but never stored.
  *
- * Rounding: half up, i.e. floor((acc * mult + 2^(15 + shift)) / 2^(16 + shift)),
- * computed exactly with two 16x16->32 products (see evonet.c). The kernel
+ * Rounding: floor (toward minus infinity), computed exactly with two
+ * 16x16->32 products (see evonet.c). Round-to-nearest costs one add per
+ * output on the device; the same effect comes free by adding
+ * 2^(15 + shift) / mult to the bias, which the trainer's decoding does. The kernel
  * requires that >> of a negative int32 is an arithmetic shift (true of GCC and
  * Clang on every target; checked at compile time).
  *
@@ -49,7 +51,7 @@
 #define EVONET_ABI_VERSION 1
 
 /* Outputs computed together per pass over the inputs. */
-#define EVONET_GROUP 2
+#define EVONET_GROUP 4
 #define EVONET_PAD(n) (((n) + EVONET_GROUP - 1) / EVONET_GROUP * EVONET_GROUP)
 
 /* Limits checked by evonet_validate. */

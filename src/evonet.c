@@ -7,77 +7,117 @@
 /* Requantization and the output layer rely on >> being arithmetic. */
 typedef char evonet_asr_is_arithmetic[((-8) >> 1) == -4 ? 1 : -1];
 
-/* round_half_up(acc * m / 2^(16 + r)), exact, using only 32-bit products.
+/* floor(acc * m / 2^(16 + r)), exact, using only 32-bit products.
  * acc in [-2^30, 2^30], m in [1, 65535], r in [1, 31].
  * With acc = hi * 2^16 + lo (lo in [0, 65535], |hi| <= 2^14):
  *   floor(acc * m / 2^16) = hi * m + floor(lo * m / 2^16)
- * where |hi * m| < 2^30 and lo * m < 2^32 fits an unsigned product. The
- * rounding constant 2^(15 + r) is a multiple of 2^16, so adding 2^(r - 1)
- * after the first division and then shifting by r is exact; the sum stays
- * below 2^31 in magnitude. On ARMv6-M this is two MULS and no helper call. */
+ * where |hi * m| < 2^30 and lo * m < 2^32 fits an unsigned product; nested
+ * floor divisions by powers of two compose exactly. On ARMv6-M this is two
+ * MULS and no helper call. Rounding is floor: the exporter folds the half
+ * step into the bias, which costs nothing here. */
 static inline int32_t requant(int32_t acc, uint32_t m, uint32_t r)
 {
     int32_t hi = acc >> 16;
     uint32_t lo = (uint32_t)acc & 0xffffu;
-    int32_t t = hi * (int32_t)m + (int32_t)((lo * m) >> 16);
-    return (t + (int32_t)(1u << (r - 1u))) >> r;
+    return (hi * (int32_t)m + (int32_t)((lo * m) >> 16)) >> r;
 }
 
-/* Stores a group's results: ReLU to uint8 for hidden layers (and adds them to
- * *sum, which the next layer needs for its weight offset), saturation to int16
- * for the last layer. Only the first `valid` of the group are stored. */
-static void store(const evonet_layer *L, unsigned o, const int32_t *acc, uint8_t *o8,
-                  int16_t *o16, int32_t *sum)
+/* ReLU to uint8. A non-positive accumulator gives 0 without the multiply
+ * (m > 0 keeps the sign), which is about half the units. */
+static inline int32_t relu_u8(int32_t acc, uint32_t m, uint32_t r)
 {
-    for (unsigned k = 0; k < EVONET_GROUP && o + k < L->n_out; k++) {
-        int32_t y = requant(acc[k], L->mult[o + k], L->shift[o + k]);
-        if (o16) {
-            o16[o + k] = (int16_t)(y < -32768 ? -32768 : y > 32767 ? 32767 : y);
-        } else {
-            y = y < 0 ? 0 : y > 255 ? 255 : y;
-            o8[o + k] = (uint8_t)y;
-            *sum += y;
-        }
+    int32_t y = 0;
+    if (acc > 0) {
+        y = requant(acc, m, r);
+        if (y > 255)
+            y = 255;
+    }
+    return y;
+}
+
+/* Stores a hidden layer's group of four and returns the sum of the four
+ * activations (the next layer's weight offset needs it). Padded outputs
+ * (beyond n_out) have zero weights and bias, so their accumulator is exactly
+ * 0 and they store 0 into the scratch buffer, which has room for them. */
+static inline int32_t store_hidden(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                   const uint16_t *m, const uint8_t *r, uint8_t *out)
+{
+    int32_t y0 = relu_u8(a0, m[0], r[0]), y1 = relu_u8(a1, m[1], r[1]);
+    int32_t y2 = relu_u8(a2, m[2], r[2]), y3 = relu_u8(a3, m[3], r[3]);
+    out[0] = (uint8_t)y0;
+    out[1] = (uint8_t)y1;
+    out[2] = (uint8_t)y2;
+    out[3] = (uint8_t)y3;
+    return y0 + y1 + y2 + y3;
+}
+
+/* The last layer: saturate to int16; only the first n of the group exist in
+ * the caller's output array. */
+static void store_last(const int32_t *acc, const uint16_t *m, const uint8_t *r, int16_t *out,
+                       unsigned n)
+{
+    for (unsigned k = 0; k < n; k++) {
+        int32_t y = requant(acc[k], m[k], r[k]);
+        if ((uint32_t)(y + 32768) > 65535u)
+            y = y < 0 ? -32768 : 32767;
+        out[k] = (int16_t)y;
     }
 }
 
-/* One layer over inputs of type XT. The weight offset correction -128 * sum(x)
- * starts each accumulator, so every partial sum stays within the bound that
- * evonet_validate proves. Two inputs per iteration halve the loop overhead;
- * an odd input count is peeled first so the loop needs no tail. */
+/* Multiply-accumulates input value V into the group's four accumulators
+ * with the four weights at W. */
+#define EVONET_MAC4(V, W)                                                                          \
+    do {                                                                                           \
+        int32_t v_ = (V);                                                                          \
+        a0 += v_ * (W)[0];                                                                         \
+        a1 += v_ * (W)[1];                                                                         \
+        a2 += v_ * (W)[2];                                                                         \
+        a3 += v_ * (W)[3];                                                                         \
+    } while (0)
+
+/* One layer over inputs of type XT. Four outputs share each input load; the
+ * weight offset correction -128 * sum(x) starts each accumulator, so every
+ * partial sum stays within the bound evonet_validate proves. n_in % UNROLL
+ * inputs are peeled first so the unrolled loop needs no tail. Size-optimised
+ * builds unroll less; the arithmetic, and so every result, is the same. */
+#ifdef __OPTIMIZE_SIZE__
+#define EVONET_UNROLL 1
+#else
+#define EVONET_UNROLL 4
+#endif
 #define EVONET_LAYER(NAME, XT)                                                                     \
     static void NAME(const evonet_layer *L, const XT *x, int32_t sx, uint8_t *o8, int16_t *o16,    \
                      int32_t *sum)                                                                 \
     {                                                                                              \
         const uint8_t *w = L->w;                                                                   \
         const XT *end = x + L->n_in;                                                               \
+        const XT *mid = x + L->n_in % EVONET_UNROLL;                                               \
         int32_t corr = -128 * sx;                                                                  \
         for (unsigned o = 0; o < L->n_out; o += EVONET_GROUP) {                                    \
-            int32_t acc[EVONET_GROUP];                                                             \
-            int32_t a0 = L->bias[o] + corr, a1 = L->bias[o + 1] + corr;                            \
+            const int32_t *b = L->bias + o;                                                        \
+            int32_t a0 = b[0] + corr, a1 = b[1] + corr, a2 = b[2] + corr, a3 = b[3] + corr;        \
             const XT *p = x;                                                                       \
-            if (L->n_in & 1u) {                                                                    \
-                int32_t v = *p++;                                                                  \
-                a0 += v * w[0];                                                                    \
-                a1 += v * w[1];                                                                    \
-                w += 2;                                                                            \
+            for (; p != mid; p++, w += 4)                                                          \
+                EVONET_MAC4(*p, w);                                                                \
+            for (; p != end; p += EVONET_UNROLL, w += 4 * EVONET_UNROLL) {                         \
+                EVONET_MAC4(p[0], w);                                                              \
+                if (EVONET_UNROLL > 1) {                                                           \
+                    EVONET_MAC4(p[1], w + 4);                                                      \
+                    EVONET_MAC4(p[2], w + 8);                                                      \
+                    EVONET_MAC4(p[3], w + 12);                                                     \
+                }                                                                                  \
             }                                                                                      \
-            while (p != end) {                                                                     \
-                int32_t v0 = p[0], v1 = p[1];                                                      \
-                a0 += v0 * w[0];                                                                   \
-                a1 += v0 * w[1];                                                                   \
-                a0 += v1 * w[2];                                                                   \
-                a1 += v1 * w[3];                                                                   \
-                p += 2;                                                                            \
-                w += 4;                                                                            \
+            if (o16) {                                                                             \
+                int32_t acc[EVONET_GROUP] = {a0, a1, a2, a3};                                      \
+                unsigned n = L->n_out - o < EVONET_GROUP ? L->n_out - o : EVONET_GROUP;            \
+                store_last(acc, L->mult + o, L->shift + o, o16 + o, n);                            \
+            } else {                                                                               \
+                *sum += store_hidden(a0, a1, a2, a3, L->mult + o, L->shift + o, o8 + o);           \
             }                                                                                      \
-            acc[0] = a0;                                                                           \
-            acc[1] = a1;                                                                           \
-            store(L, o, acc, o8, o16, sum);                                                        \
         }                                                                                          \
     }
 
-typedef char evonet_group_is_two[EVONET_GROUP == 2 ? 1 : -1];
+typedef char evonet_group_is_four[EVONET_GROUP == 4 ? 1 : -1];
 
 EVONET_LAYER(layer_s16, int16_t)
 EVONET_LAYER(layer_u8, uint8_t)

@@ -115,7 +115,7 @@ void evonet_forward_ref(const evonet *net, const int16_t *in, int16_t *out)
             for (unsigned i = 0; i < L->n_in; i++)
                 acc += weight(L, o, i) * x[i];
             int64_t s = 16 + L->shift[o];
-            int64_t v = acc * L->mult[o] + ((int64_t)1 << (s - 1));
+            int64_t v = acc * L->mult[o];
             /* floor division by 2^s, written without relying on >> of negatives */
             int64_t q = v >= 0 ? v / ((int64_t)1 << s) : -((-v + ((int64_t)1 << s) - 1) >> s);
             if (last)
