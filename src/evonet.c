@@ -69,15 +69,16 @@ static void store_last(const int32_t *acc, const uint16_t *m, const uint8_t *r, 
 #define EVONET_MAC4(V, W)                                                                          \
     do {                                                                                           \
         int32_t v_ = (V);                                                                          \
-        a0 += v_ * (W)[0];                                                                         \
-        a1 += v_ * (W)[1];                                                                         \
-        a2 += v_ * (W)[2];                                                                         \
-        a3 += v_ * (W)[3];                                                                         \
+        a0 += (uint32_t)(v_ * (W)[0]);                                                             \
+        a1 += (uint32_t)(v_ * (W)[1]);                                                             \
+        a2 += (uint32_t)(v_ * (W)[2]);                                                             \
+        a3 += (uint32_t)(v_ * (W)[3]);                                                             \
     } while (0)
 
-/* One layer over inputs of type XT. Four outputs share each input load; the
- * weight offset correction -128 * sum(x) starts each accumulator, so every
- * partial sum stays within the bound evonet_validate proves. n_in % UNROLL
+/* One layer over inputs of type XT. Four outputs share each input load. The
+ * accumulators are unsigned so that partial sums wrap with defined behaviour:
+ * sum(u * x) may pass 2^31 on the way, but the final value, which
+ * evonet_validate bounds by 2^30, is exact modulo 2^32 and so exact. n_in % UNROLL
  * inputs are peeled first so the unrolled loop needs no tail. Size-optimised
  * builds unroll less; the arithmetic, and so every result, is the same. */
 #ifdef __OPTIMIZE_SIZE__
@@ -92,10 +93,11 @@ static void store_last(const int32_t *acc, const uint16_t *m, const uint8_t *r, 
         const uint8_t *w = L->w;                                                                   \
         const XT *end = x + L->n_in;                                                               \
         const XT *mid = x + L->n_in % EVONET_UNROLL;                                               \
-        int32_t corr = -128 * sx;                                                                  \
+        uint32_t corr = (uint32_t)(-128 * sx);                                                     \
         for (unsigned o = 0; o < L->n_out; o += EVONET_GROUP) {                                    \
             const int32_t *b = L->bias + o;                                                        \
-            int32_t a0 = b[0] + corr, a1 = b[1] + corr, a2 = b[2] + corr, a3 = b[3] + corr;        \
+            uint32_t a0 = (uint32_t)b[0] + corr, a1 = (uint32_t)b[1] + corr;                       \
+            uint32_t a2 = (uint32_t)b[2] + corr, a3 = (uint32_t)b[3] + corr;                       \
             const XT *p = x;                                                                       \
             for (; p != mid; p++, w += 4)                                                          \
                 EVONET_MAC4(*p, w);                                                                \
@@ -108,11 +110,12 @@ static void store_last(const int32_t *acc, const uint16_t *m, const uint8_t *r, 
                 }                                                                                  \
             }                                                                                      \
             if (o16) {                                                                             \
-                int32_t acc[EVONET_GROUP] = {a0, a1, a2, a3};                                      \
+                int32_t acc[EVONET_GROUP] = {(int32_t)a0, (int32_t)a1, (int32_t)a2, (int32_t)a3};  \
                 unsigned n = L->n_out - o < EVONET_GROUP ? L->n_out - o : EVONET_GROUP;            \
                 store_last(acc, L->mult + o, L->shift + o, o16 + o, n);                            \
             } else {                                                                               \
-                *sum += store_hidden(a0, a1, a2, a3, L->mult + o, L->shift + o, o8 + o);           \
+                *sum += store_hidden((int32_t)a0, (int32_t)a1, (int32_t)a2, (int32_t)a3,           \
+                                     L->mult + o, L->shift + o, o8 + o);                           \
             }                                                                                      \
         }                                                                                          \
     }

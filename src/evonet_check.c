@@ -19,17 +19,6 @@ int64_t evonet_acc_bound(const evonet_layer *L, int first_layer, unsigned o)
     return b;
 }
 
-/* The kernel accumulates bias - 128 * sum(x) + sum(u * x) in input order, so
- * every partial sum is bounded by |bias| + 128 * n * xmax + sum(u) * xmax. */
-static int64_t partial_bound(const evonet_layer *L, int first_layer, unsigned o)
-{
-    int64_t xmax = first_layer ? 32768 : 255;
-    int64_t b = llabs((long long)L->bias[o]) + 128 * (int64_t)L->n_in * xmax;
-    for (unsigned i = 0; i < L->n_in; i++)
-        b += (weight(L, o, i) + 128) * xmax;
-    return b;
-}
-
 int evonet_validate(const evonet *net, char *err, size_t n)
 {
     if (!net || !net->layers || net->n_layers < 1 || net->n_layers > EVONET_MAX_LAYERS) {
@@ -85,14 +74,6 @@ int evonet_validate(const evonet *net, char *err, size_t n)
                 snprintf(err, n,
                          "layer %u output %u: accumulator can reach %lld, beyond 2^30 "
                          "(weights or bias too large)",
-                         l, o, (long long)b);
-                return -1;
-            }
-            b = partial_bound(L, l == 0, o);
-            if (b > INT32_MAX) {
-                snprintf(err, n,
-                         "layer %u output %u: a partial sum can reach %lld, beyond int32 "
-                         "(too many inputs for their range)",
                          l, o, (long long)b);
                 return -1;
             }
