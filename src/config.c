@@ -1,0 +1,455 @@
+/* config: the INI file -> one resolved configuration (trainer keys + scenario). */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "sim.h"
+#include "util.h"
+
+/* Lines longer than this are refused rather than silently split by inih. */
+#define ET_INI_MAX_LINE 190
+
+typedef enum { T_INT, T_LONG, T_U64, T_DOUBLE, T_STRING, T_INTLIST, T_CHOICE } key_type;
+
+/* The one schema table for the trainer's keys: section, key, type, default,
+ * range (or the allowed words of a choice), and the line of documentation that
+ * --help, `config --doc` and the man page print. */
+typedef struct {
+    const char *section, *key;
+    key_type type;
+    size_t off;
+    const char *def;
+    double lo, hi;
+    const char *choices; /* T_CHOICE: space-separated allowed words */
+    const char *doc;
+} key_spec;
+
+#define F(m) offsetof(et_config, m)
+static const key_spec schema[] = {
+    {"run", "name", T_STRING, F(name), "pose", 0, 0, NULL,
+     "run name: outputs go to out/<name>/"},
+    {"run", "seed", T_U64, F(seed), "1", 0, 0, NULL, "seed of every random stream"},
+    {"run", "threads", T_INT, F(threads), "0", 0, 256, NULL, "OpenMP threads (0: all cores)"},
+    {"network", "hidden", T_INTLIST, F(hidden), "16 16", 1, 255, NULL,
+     "hidden layer widths, space-separated (1 to 8 layers)"},
+    {"network", "weight_bits", T_INT, F(weight_bits), "8", 8, 8, NULL,
+     "bits per weight (8; 2-4 are planned)"},
+    {"network", "requant", T_CHOICE, F(per_channel), "channel", 0, 0, "layer channel",
+     "requantization per layer or per output channel"},
+    {"train", "algo", T_STRING, F(algo), "sep-cmaes", 0, 0, NULL,
+     "optimizer: sep-cmaes, cmaes, ipop-cmaes, bipop-cmaes, rs-1+lambda, ..."},
+    {"train", "lambda", T_INT, F(lambda), "92", 0, 100000, NULL,
+     "population size (0: the optimizer's default)"},
+    {"train", "sigma0", T_DOUBLE, F(sigma0), "8", 1e-3, 1e3, NULL,
+     "initial step size, in weight grid steps"},
+    {"train", "step_floor", T_DOUBLE, F(step_floor), "0.45", 0, 10, NULL,
+     "per-coordinate step floor at the start, in grid steps"},
+    {"train", "step_floor_end", T_DOUBLE, F(step_floor_end), "0.2", 0, 10, NULL,
+     "step floor at the end of the budget (linear decay)"},
+    {"train", "output_layer", T_CHOICE, F(ridge_output), "ridge", 0, 0, "search ridge",
+     "last layer: searched like the others, or fitted per candidate by ridge least squares"},
+    {"train", "ridge_alpha", T_DOUBLE, F(ridge_alpha), "1e-3", 0, 1e6, NULL,
+     "ridge regularisation, relative to the mean diagonal of the normal matrix"},
+    {"train", "minibatch", T_INT, F(minibatch), "1024", 16, 1 << 20, NULL,
+     "samples per generation (the same for every candidate of a generation)"},
+    {"train", "pool", T_INT, F(pool_size), "262144", 256, 1 << 26, NULL,
+     "simulated training samples drawn from (minibatches are windows of it)"},
+    {"train", "valid", T_INT, F(valid_size), "8192", 64, 1 << 24, NULL,
+     "fixed validation samples that pick the best network"},
+    {"train", "time_limit_s", T_DOUBLE, F(time_limit_s), "600", 0, 1e7, NULL,
+     "wall-clock budget in seconds (0: none); not used for determinism"},
+    {"train", "max_generations", T_LONG, F(max_generations), "0", 0, 1e12, NULL,
+     "generation budget (0: none)"},
+    {"train", "max_evals", T_LONG, F(max_evals), "0", 0, 1e15, NULL,
+     "evaluation budget (0: none)"},
+    {"train", "checkpoint_every", T_INT, F(checkpoint_every), "100", 1, 1000000, NULL,
+     "generations between checkpoints"},
+    {"train", "valid_every", T_INT, F(valid_every), "10", 1, 1000000, NULL,
+     "generations between validations of the current mean"},
+    {"train", "rot_weight", T_DOUBLE, F(rot_weight), "0.1", 0, 1e6, NULL,
+     "loss weight of a squared degree relative to a squared millimetre"},
+};
+#undef F
+#define N_SCHEMA (sizeof schema / sizeof schema[0])
+
+static int is_trainer_section(const char *s)
+{
+    for (size_t i = 0; i < N_SCHEMA; i++)
+        if (!strcmp(schema[i].section, s))
+            return 1;
+    return 0;
+}
+
+/* Parse one value into cfg per its spec. 0 ok, -1 with message in err. */
+static int set_value(et_config *cfg, const key_spec *k, const char *v, char *err, size_t n)
+{
+    char *base = (char *)cfg;
+    long l;
+    double d;
+    switch (k->type) {
+    case T_INT:
+    case T_LONG:
+        if (et_parse_long(v, &l) != 0) {
+            snprintf(err, n, "%s: '%s' is not an integer", k->key, v);
+            return -1;
+        }
+        if (l < k->lo || l > k->hi) {
+            snprintf(err, n, "%s: %ld is out of range [%.0f, %.0f]", k->key, l, k->lo, k->hi);
+            return -1;
+        }
+        if (k->type == T_INT)
+            *(int *)(base + k->off) = (int)l;
+        else
+            *(long *)(base + k->off) = l;
+        return 0;
+    case T_U64: {
+        char *end;
+        errno = 0;
+        unsigned long long u = strtoull(v, &end, 10);
+        if (end == v || *end || errno || v[0] == '-') {
+            snprintf(err, n, "%s: '%s' is not a non-negative integer", k->key, v);
+            return -1;
+        }
+        *(uint64_t *)(base + k->off) = u;
+        return 0;
+    }
+    case T_DOUBLE:
+        if (et_parse_double(v, &d) != 0) {
+            snprintf(err, n, "%s: '%s' is not a finite number", k->key, v);
+            return -1;
+        }
+        if (d < k->lo || d > k->hi) {
+            snprintf(err, n, "%s: %g is out of range [%g, %g]", k->key, d, k->lo, k->hi);
+            return -1;
+        }
+        *(double *)(base + k->off) = d;
+        return 0;
+    case T_STRING: {
+        if (!*v) {
+            snprintf(err, n, "%s: empty value", k->key);
+            return -1;
+        }
+        char **dst = (char **)(base + k->off);
+        free(*dst);
+        *dst = et_strdup(v);
+        return 0;
+    }
+    case T_CHOICE: {
+        /* The stored value is the word's index in the list. */
+        size_t len = strlen(v);
+        int idx = 0;
+        for (const char *c = k->choices; *c; idx++) {
+            size_t w = strcspn(c, " ");
+            if (w == len && !strncmp(c, v, len)) {
+                *(int *)(base + k->off) = idx;
+                return 0;
+            }
+            c += w;
+            while (*c == ' ')
+                c++;
+        }
+        snprintf(err, n, "%s: '%s' is not one of: %s", k->key, v, k->choices);
+        return -1;
+    }
+    case T_INTLIST: {
+        int tmp[ET_MAX_LAYERS], cnt = 0;
+        char *dup = et_strdup(v), *save = NULL;
+        for (char *t = strtok_r(dup, " ,\t", &save); t; t = strtok_r(NULL, " ,\t", &save)) {
+            if (cnt == ET_MAX_LAYERS) {
+                snprintf(err, n, "%s: more than %d values", k->key, ET_MAX_LAYERS);
+                free(dup);
+                return -1;
+            }
+            if (et_parse_long(t, &l) != 0 || l < k->lo || l > k->hi) {
+                snprintf(err, n, "%s: '%s' is not an integer in [%.0f, %.0f]", k->key, t, k->lo,
+                         k->hi);
+                free(dup);
+                return -1;
+            }
+            tmp[cnt++] = (int)l;
+        }
+        free(dup);
+        if (cnt == 0) {
+            snprintf(err, n, "%s: empty list", k->key);
+            return -1;
+        }
+        memcpy(base + k->off, tmp, sizeof tmp);
+        cfg->n_hidden_layers = cnt;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+typedef struct {
+    et_config *cfg;
+    FILE *fp;
+    long line;       /* line being parsed, counted by our reader */
+    long err_line;   /* first error */
+    char err[320];
+    char *seen;      /* "section\tkey\n" of every key so far, for duplicates */
+    size_t seen_len;
+    int bad_text;    /* reader found a NUL byte or an overlong line */
+    char *buf;
+    size_t cap;
+} parse_ctx;
+
+static void fail(parse_ctx *p, const char *msg)
+{
+    if (p->err_line == 0) {
+        p->err_line = p->line;
+        snprintf(p->err, sizeof p->err, "%s", msg);
+    }
+}
+
+/* inih's fgets-style reader, ours so that we know the line number in the
+ * handler (Debian builds inih without INI_HANDLER_LINENO) and can refuse
+ * binary files and overlong lines instead of misparsing them. */
+static char *reader(char *str, int num, void *stream)
+{
+    parse_ctx *p = stream;
+    ssize_t len = getline(&p->buf, &p->cap, p->fp);
+    if (len < 0)
+        return NULL;
+    p->line++;
+    if ((size_t)len != strlen(p->buf)) {
+        fail(p, "not a text file (NUL byte)");
+        p->bad_text = 1;
+        return NULL;
+    }
+    if (len > ET_INI_MAX_LINE || len >= num) {
+        char m[80];
+        snprintf(m, sizeof m, "line longer than %d characters", ET_INI_MAX_LINE);
+        fail(p, m);
+        p->bad_text = 1;
+        return NULL;
+    }
+    memcpy(str, p->buf, (size_t)len + 1);
+    return str;
+}
+
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+    parse_ctx *p = user;
+    char m[300];
+    if (p->err_line)
+        return 1; /* report only the first error */
+    if (!*section) {
+        snprintf(m, sizeof m, "key '%s' outside any [section]", key);
+        fail(p, m);
+        return 0;
+    }
+    /* Duplicates are refused: a second value silently winning hides typos. */
+    size_t need = strlen(section) + strlen(key) + 3;
+    char *entry = et_malloc(need);
+    snprintf(entry, need, "%s\t%s\n", section, key);
+    if (p->seen && strstr(p->seen, entry) &&
+        (p->seen == strstr(p->seen, entry) || strstr(p->seen, entry)[-1] == '\n')) {
+        snprintf(m, sizeof m, "duplicate key '%s' in [%s]", key, section);
+        free(entry);
+        fail(p, m);
+        return 0;
+    }
+    p->seen = realloc(p->seen, p->seen_len + need);
+    if (!p->seen) {
+        free(entry);
+        fail(p, "out of memory");
+        return 0;
+    }
+    memcpy(p->seen + p->seen_len, entry, need);
+    p->seen_len += need - 1;
+    free(entry);
+
+    if (is_trainer_section(section)) {
+        for (size_t i = 0; i < N_SCHEMA; i++) {
+            if (strcmp(schema[i].section, section) || strcmp(schema[i].key, key))
+                continue;
+            if (set_value(p->cfg, &schema[i], value, m, sizeof m) != 0) {
+                fail(p, m);
+                return 0;
+            }
+            return 1;
+        }
+        snprintf(m, sizeof m, "unknown key '%s' in [%s]", key, section);
+        fail(p, m);
+        return 0;
+    }
+    int rc = sim_config_set(p->cfg->sim, section, key, value, p->line, m, sizeof m);
+    if (rc == 0) {
+        snprintf(m, sizeof m, "unknown section or key: [%s] %s", section, key);
+        fail(p, m);
+    } else if (rc < 0) {
+        fail(p, m);
+    }
+    return rc > 0;
+}
+
+static void set_defaults(et_config *cfg)
+{
+    char err[256];
+    for (size_t i = 0; i < N_SCHEMA; i++)
+        if (set_value(cfg, &schema[i], schema[i].def, err, sizeof err) != 0)
+            abort(); /* a bad default is a programming error */
+}
+
+int et_config_load(const char *path, et_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->path = et_strdup(path);
+    cfg->sim = sim_scenario_alloc();
+    set_defaults(cfg);
+
+    parse_ctx p = {.cfg = cfg};
+    p.fp = fopen(path, "r");
+    if (!p.fp) {
+        et_error(path, 0, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    int rc = ini_parse_stream(reader, &p, handler, &p);
+    int empty = p.line == 0;
+    fclose(p.fp);
+    free(p.buf);
+    free(p.seen);
+    if (p.err_line) {
+        et_error(path, p.err_line, "%s", p.err);
+        return -1;
+    }
+    if (rc != 0) {
+        /* inih's own syntax errors: a line that is neither section nor key. */
+        et_error(path, rc, "syntax error (expected [section] or key = value)");
+        return -1;
+    }
+    if (empty) {
+        et_error(path, 0, "empty configuration file");
+        return -1;
+    }
+    long line = 0;
+    char err[256];
+    if (sim_config_finish(cfg->sim, err, sizeof err, &line) != 0) {
+        et_error(path, line, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+void et_config_free(et_config *cfg)
+{
+    for (size_t i = 0; i < N_SCHEMA; i++)
+        if (schema[i].type == T_STRING)
+            free(*(char **)((char *)cfg + schema[i].off));
+    free(cfg->path);
+    if (cfg->sim)
+        sim_scenario_free(cfg->sim);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+static void dump_value(const et_config *cfg, const key_spec *k, FILE *out)
+{
+    const char *base = (const char *)cfg;
+    switch (k->type) {
+    case T_INT:
+        fprintf(out, "%d", *(const int *)(base + k->off));
+        break;
+    case T_LONG:
+        fprintf(out, "%ld", *(const long *)(base + k->off));
+        break;
+    case T_U64:
+        fprintf(out, "%llu", (unsigned long long)*(const uint64_t *)(base + k->off));
+        break;
+    case T_DOUBLE:
+        fprintf(out, "%.17g", *(const double *)(base + k->off));
+        break;
+    case T_STRING:
+        fputs(*(char *const *)(base + k->off), out);
+        break;
+    case T_CHOICE: {
+        int idx = *(const int *)(base + k->off);
+        const char *c = k->choices;
+        for (int i = 0; i < idx; i++) {
+            c += strcspn(c, " ");
+            while (*c == ' ')
+                c++;
+        }
+        fprintf(out, "%.*s", (int)strcspn(c, " "), c);
+        break;
+    }
+    case T_INTLIST:
+        for (int i = 0; i < cfg->n_hidden_layers; i++)
+            fprintf(out, "%s%d", i ? " " : "", ((const int *)(base + k->off))[i]);
+        break;
+    }
+}
+
+void et_config_dump(const et_config *cfg, FILE *out)
+{
+    const char *sec = "";
+    for (size_t i = 0; i < N_SCHEMA; i++) {
+        if (strcmp(sec, schema[i].section)) {
+            sec = schema[i].section;
+            fprintf(out, "%s[%s]\n", i ? "\n" : "", sec);
+        }
+        fprintf(out, "%s = ", schema[i].key);
+        dump_value(cfg, &schema[i], out);
+        fputc('\n', out);
+    }
+    fputc('\n', out);
+    sim_config_dump(cfg->sim, out);
+}
+
+void et_config_doc(FILE *out)
+{
+    for (size_t i = 0; i < N_SCHEMA; i++) {
+        const key_spec *k = &schema[i];
+        fprintf(out, "[%s] %s = %s\n    %s", k->section, k->key, k->def, k->doc);
+        if (k->type == T_CHOICE)
+            fprintf(out, " (one of: %s)", k->choices);
+        else if (k->type == T_INT || k->type == T_LONG || k->type == T_INTLIST)
+            fprintf(out, " (range %.0f to %.0f)", k->lo, k->hi);
+        else if (k->type == T_DOUBLE)
+            fprintf(out, " (range %g to %g)", k->lo, k->hi);
+        fputc('\n', out);
+    }
+    sim_config_doc(out);
+}
+
+int cmd_config(int argc, char **argv)
+{
+    const char *path = NULL;
+    int dump = 0, doc = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--dump"))
+            dump = 1;
+        else if (!strcmp(argv[i], "--doc"))
+            doc = 1;
+        else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            path = argv[++i];
+        else if (!strcmp(argv[i], "--help")) {
+            printf("usage: evotrain config --dump --config FILE   resolved configuration\n"
+                   "       evotrain config --doc                  every key, default and range\n");
+            return ET_EXIT_OK;
+        } else {
+            et_error(NULL, 0, "config: unexpected argument '%s'", argv[i]);
+            return ET_EXIT_USAGE;
+        }
+    }
+    if (doc) {
+        et_config_doc(stdout);
+        return ET_EXIT_OK;
+    }
+    if (!dump || !path) {
+        et_error(NULL, 0, "config: use --dump --config FILE, or --doc");
+        return ET_EXIT_USAGE;
+    }
+    et_config cfg;
+    int rc = et_config_load(path, &cfg);
+    if (rc == 0)
+        et_config_dump(&cfg, stdout);
+    et_config_free(&cfg);
+    return rc == 0 ? ET_EXIT_OK : ET_EXIT_INPUT;
+}
