@@ -17,7 +17,9 @@
  *   4 pi, in (0, 4 pi) and the branch is fixed by the sign. D needs only the 12
  *   corner-to-edge distances, shared by the three sums.
  * So one evaluation costs 20 sqrt, 3 log and 3 atan2 instead of 8 sqrt, 6 log
- * and 24 atan2, and agrees with magpylib to about 1e-12 relative.
+ * and 24 atan2, and agrees with magpylib to about 1e-12 relative near the
+ * magnet. Like magpylib's, the sums cancel far away: the relative error grows
+ * as about 1e-16 (distance / smallest edge)^3, 1e-8 at 200 edges.
  *
  * Values where the field is singular or discontinuous (documented contract):
  * - on an edge or corner (where B diverges logarithmically) B = 0, as magpylib;

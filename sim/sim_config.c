@@ -330,6 +330,16 @@ static int valid_name(const char *s)
     return 1;
 }
 
+/* name has passed valid_name, so it fits. */
+static void copy_name(char dst[SIM_NAME_MAX], const char *name)
+{
+    size_t len = strlen(name);
+    if (len >= SIM_NAME_MAX)
+        len = SIM_NAME_MAX - 1;
+    memcpy(dst, name, len);
+    dst[len] = '\0';
+}
+
 static void *grow(void *p, size_t *cap, size_t elem)
 {
     size_t ncap = *cap ? 2 * *cap : 8;
@@ -356,7 +366,7 @@ static void *instance(struct sim_scenario *sc, int kind, const char *name, long 
         }
         struct sim_magnet *m = &sc->mag[sc->n_mag++];
         memset(m, 0, sizeof *m);
-        snprintf(m->name, sizeof m->name, "%s", name);
+        copy_name(m->name, name);
         m->first_line = line;
         return m;
     }
@@ -371,7 +381,7 @@ static void *instance(struct sim_scenario *sc, int kind, const char *name, long 
     }
     struct sim_sensor *s = &sc->sen[sc->n_sen++];
     memset(s, 0, sizeof *s);
-    snprintf(s->name, sizeof s->name, "%s", name);
+    copy_name(s->name, name);
     s->first_line = line;
     return s;
 }
@@ -540,10 +550,11 @@ int sim_config_finish(struct sim_scenario *sc, char *err, size_t errlen, long *e
     }
     /* Column names must be unique for the CSV files to be readable. */
     for (size_t i = 0; i < n_rd; i++)
-        for (size_t j = 0; j < SIM_POSE_DIM; j++)
-            if (!strcmp(sc->rd[i].name, sim_pose_names[j])) {
-                fail(err, errlen, "sensor '%s': reading name %s clashes with a pose column",
-                     sc->sen[sc->rd[i].sensor].name, sc->rd[i].name);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(sc->rd[i].name, sc->rd[j].name)) {
+                fail(err, errlen, "sensors '%s' and '%s' both give column %s",
+                     sc->sen[sc->rd[j].sensor].name, sc->sen[sc->rd[i].sensor].name,
+                     sc->rd[i].name);
                 *err_line = sc->sen[sc->rd[i].sensor].first_line;
                 return -1;
             }
