@@ -153,7 +153,8 @@ static void constants(et_opt *o)
             c->w[i] *= scale;
         c->sumw -= fmin(amu, fmin(amueff, aposdef));
     }
-    c->cs = (mueff + 2) / (n + mueff + 5);
+    /* pycma's +3 (the tutorial has +5): reproduces its sphere figures exactly */
+    c->cs = (mueff + 2) / (n + mueff + 3);
     c->ds = 1 + 2 * fmax(0, sqrt((mueff - 1) / (n + 1)) - 1) + c->cs;
     c->cc = (4 + mueff / n) / (n + 4 + 2 * mueff / n);
     c->chin = sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n * n));
