@@ -49,6 +49,10 @@ void sim_config_dump(const struct sim_scenario *sc, FILE *out);
 /* One line per key: section, key, type, default, range, description. */
 void sim_config_doc(FILE *out);
 
+/* The default "pose" scenario as INI text (the scenario sections of
+ * configs/pose.ini), for the benchmark and for tests. */
+extern const char sim_default_scenario_ini[];
+
 /* ---- what a finished scenario looks like --------------------------------- */
 
 size_t sim_n_readings(const struct sim_scenario *sc); /* sum of sensor axes */
