@@ -20,7 +20,7 @@ WARN_KERNEL = $(WARN_BASE) -Wconversion -Wsign-conversion -Wcast-align -pedantic
 CPPFLAGS += -Iinclude -Isrc -Isim -D_POSIX_C_SOURCE=200809L
 CSTD      = -std=c11
 OPT      ?= -O2 -g
-LDLIBS    = -lgsl -llapacke -lopenblas -linih -lm
+LDLIBS    = -lgsl -llapacke -lopenblas -linih -lz -lm
 
 BUILD    = build
 REL      = $(BUILD)/rel

@@ -81,7 +81,8 @@ enum {
     ET_STREAM_OPT = 3,     /* optimizer: sampling, keyed by generation */
     ET_STREAM_TRAIN = 4,   /* trainer: minibatch choice, keyed by generation */
     ET_STREAM_VALID = 5,   /* trainer: validation set */
-    ET_STREAM_OPTBENCH = 6 /* optbench: start points, keyed by run */
+    ET_STREAM_OPTBENCH = 6, /* optbench: start points, keyed by run */
+    ET_STREAM_INIT = 7      /* trainer: the start point of the search */
 };
 
 #endif

@@ -1,0 +1,160 @@
+/* batch: the host's batched forward pass, bit-identical to evonet_forward. */
+#include "batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define T ET_BATCH_TILE
+
+et_batch_ws *et_batch_ws_alloc(size_t max_width)
+{
+    et_batch_ws *ws = et_malloc(sizeof *ws);
+    ws->width = max_width;
+    ws->a = aligned_alloc(64, sizeof(int32_t) * T * max_width);
+    ws->b = aligned_alloc(64, sizeof(int32_t) * T * max_width);
+    if (!ws->a || !ws->b) {
+        et_error(NULL, 0, "out of memory (batch workspace)");
+        exit(ET_EXIT_INPUT);
+    }
+    return ws;
+}
+
+void et_batch_ws_free(et_batch_ws *ws)
+{
+    if (!ws)
+        return;
+    free(ws->a);
+    free(ws->b);
+    free(ws);
+}
+
+static inline int32_t weight(const evonet_layer *L, unsigned o, unsigned i)
+{
+    return (int32_t)L->w[((size_t)(o / EVONET_GROUP) * L->n_in + i) * EVONET_GROUP +
+                         o % EVONET_GROUP] -
+           128;
+}
+
+/* One layer over one tile: out[o][s] from in[i][s]. The same exact integer
+ * steps as the kernel: the accumulator bias + sum(w * x) equals the kernel's
+ * bias - 128 sum(x) + sum(u * x) (validated networks never overflow it), and
+ * requantization splits acc into 16-bit halves exactly as evonet.c does.
+ * Four outputs per pass over the inputs keep the tile in registers. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+layer_tile(const evonet_layer *L, const int32_t *restrict in, int32_t *restrict out, int last)
+{
+    unsigned no = L->n_out, ni = L->n_in;
+    for (unsigned o = 0; o < no; o++) {
+        int32_t acc[T];
+        int32_t b = L->bias[o];
+        for (unsigned s = 0; s < T; s++)
+            acc[s] = b;
+        for (unsigned i = 0; i < ni; i++) {
+            int32_t w = weight(L, o, i);
+            const int32_t *x = in + (size_t)i * T;
+            for (unsigned s = 0; s < T; s++)
+                acc[s] += w * x[s];
+        }
+        int32_t m = L->mult[o];
+        int32_t r = L->shift[o];
+        int32_t *y = out + (size_t)o * T;
+        for (unsigned s = 0; s < T; s++) {
+            int32_t hi = acc[s] >> 16;
+            uint32_t lo = (uint32_t)acc[s] & 0xffffu;
+            int32_t v = (hi * m + (int32_t)((lo * (uint32_t)m) >> 16)) >> r;
+            if (last)
+                v = v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+            else
+                v = v < 0 ? 0 : v > 255 ? 255 : v;
+            y[s] = v;
+        }
+    }
+}
+
+/* Runs layers [0, nl) of net over tile-sized blocks of X; writes the output of
+ * layer nl - 1 through put(). */
+static void load_tile_s16(const int16_t *X, size_t ld, size_t s0, size_t cnt, unsigned ni,
+                          int32_t *dst)
+{
+    for (unsigned i = 0; i < ni; i++) {
+        const int16_t *x = X + (size_t)i * ld + s0;
+        int32_t *d = dst + (size_t)i * T;
+        size_t s = 0;
+        for (; s < cnt; s++)
+            d[s] = x[s];
+        for (; s < T; s++)
+            d[s] = 0;
+    }
+}
+
+static void load_tile_u8(const uint8_t *H, size_t ld, size_t s0, size_t cnt, unsigned ni,
+                         int32_t *dst)
+{
+    for (unsigned i = 0; i < ni; i++) {
+        const uint8_t *x = H + (size_t)i * ld + s0;
+        int32_t *d = dst + (size_t)i * T;
+        size_t s = 0;
+        for (; s < cnt; s++)
+            d[s] = x[s];
+        for (; s < T; s++)
+            d[s] = 0;
+    }
+}
+
+static const int32_t *run_layers(const evonet *net, unsigned nl, int last_is_output,
+                                 const int16_t *X, size_t ld, size_t s0, size_t cnt,
+                                 et_batch_ws *ws)
+{
+    int32_t *cur = ws->a, *nxt = ws->b;
+    load_tile_s16(X, ld, s0, cnt, net->layers[0].n_in, cur);
+    for (unsigned l = 0; l < nl; l++) {
+        layer_tile(&net->layers[l], cur, nxt, last_is_output && l + 1 == nl);
+        int32_t *t = cur;
+        cur = nxt;
+        nxt = t;
+    }
+    return cur;
+}
+
+void et_batch_hidden(const evonet *net, const int16_t *X, size_t ld, size_t n, uint8_t *H,
+                     size_t ldh, et_batch_ws *ws)
+{
+    unsigned nl = net->n_layers - 1u;
+    unsigned nh = net->layers[nl - 1].n_out;
+    for (size_t s0 = 0; s0 < n; s0 += T) {
+        size_t cnt = n - s0 < T ? n - s0 : T;
+        const int32_t *h = run_layers(net, nl, 0, X, ld, s0, cnt, ws);
+        for (unsigned j = 0; j < nh; j++)
+            for (size_t s = 0; s < cnt; s++)
+                H[(size_t)j * ldh + s0 + s] = (uint8_t)h[(size_t)j * T + s];
+    }
+}
+
+void et_batch_last(const evonet_layer *L, const uint8_t *H, size_t ld, size_t n, int16_t *Y,
+                   size_t ldy, et_batch_ws *ws)
+{
+    for (size_t s0 = 0; s0 < n; s0 += T) {
+        size_t cnt = n - s0 < T ? n - s0 : T;
+        load_tile_u8(H, ld, s0, cnt, L->n_in, ws->a);
+        layer_tile(L, ws->a, ws->b, 1);
+        for (unsigned k = 0; k < L->n_out; k++)
+            for (size_t s = 0; s < cnt; s++)
+                Y[(size_t)k * ldy + s0 + s] = (int16_t)ws->b[(size_t)k * T + s];
+    }
+}
+
+void et_batch_forward(const evonet *net, const int16_t *X, size_t ld, size_t n, int16_t *Y,
+                      size_t ldy, et_batch_ws *ws)
+{
+    unsigned nl = net->n_layers;
+    unsigned no = net->layers[nl - 1].n_out;
+    for (size_t s0 = 0; s0 < n; s0 += T) {
+        size_t cnt = n - s0 < T ? n - s0 : T;
+        const int32_t *y = run_layers(net, nl, 1, X, ld, s0, cnt, ws);
+        for (unsigned k = 0; k < no; k++)
+            for (size_t s = 0; s < cnt; s++)
+                Y[(size_t)k * ldy + s0 + s] = (int16_t)y[(size_t)k * T + s];
+    }
+}

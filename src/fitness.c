@@ -1,0 +1,343 @@
+/* fitness: genome -> integer network -> loss on a minibatch, in physical units. */
+#include "fitness.h"
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "util.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define MAXH 256 /* features of the ridge fit: last hidden width + 1 */
+
+typedef struct ws {
+    et_net *net;
+    et_batch_ws *bws;
+    uint8_t *H;      /* last hidden activations [nh][max_batch] */
+    int16_t *Y;      /* outputs [n_out][max_batch] */
+    gsl_matrix *A;   /* normal matrix (nh + 1)^2 */
+    gsl_vector *rhs, *sol;
+    int64_t *G, *R;  /* exact integer sums for the normal equations */
+} ws;
+
+struct et_fitness {
+    const et_genome *g;
+    unsigned n_in, n_out, nh, nl;
+    double weight[16];
+    double alpha;
+    size_t max_batch;
+    int threads;
+    ws *w;
+};
+
+et_fitness *et_fitness_alloc(const et_genome *g, const double *out_weight, double ridge_alpha,
+                             size_t max_batch, int threads)
+{
+    gsl_set_error_handler_off(); /* a singular fit is handled, never an abort */
+    et_fitness *f = et_calloc(1, sizeof *f);
+    f->g = g;
+    f->nl = g->n_layers;
+    f->n_in = g->sizes[0];
+    f->n_out = g->sizes[g->n_layers];
+    f->nh = g->sizes[g->n_layers - 1];
+    for (unsigned k = 0; k < f->n_out && k < 16; k++)
+        f->weight[k] = out_weight[k];
+    f->alpha = ridge_alpha;
+    f->max_batch = max_batch;
+    f->threads = threads < 1 ? 1 : threads;
+    f->w = et_calloc((size_t)f->threads, sizeof *f->w);
+    unsigned widest = 0;
+    for (unsigned l = 0; l <= g->n_layers; l++)
+        widest = g->sizes[l] > widest ? g->sizes[l] : widest;
+    size_t p = f->nh + 1;
+    for (int t = 0; t < f->threads; t++) {
+        ws *w = &f->w[t];
+        w->net = et_net_alloc(g->sizes, g->n_layers);
+        w->bws = et_batch_ws_alloc(EVONET_PAD(widest));
+        w->H = et_malloc((size_t)f->nh * max_batch);
+        w->Y = et_malloc(sizeof(int16_t) * f->n_out * max_batch);
+        w->A = gsl_matrix_alloc(p, p);
+        w->rhs = gsl_vector_alloc(p);
+        w->sol = gsl_vector_alloc(p);
+        w->G = et_malloc(sizeof(int64_t) * p * p);
+        w->R = et_malloc(sizeof(int64_t) * p * f->n_out);
+    }
+    return f;
+}
+
+void et_fitness_free(et_fitness *f)
+{
+    if (!f)
+        return;
+    for (int t = 0; t < f->threads; t++) {
+        ws *w = &f->w[t];
+        et_net_free(w->net);
+        et_batch_ws_free(w->bws);
+        free(w->H);
+        free(w->Y);
+        gsl_matrix_free(w->A);
+        gsl_vector_free(w->rhs);
+        gsl_vector_free(w->sol);
+        free(w->G);
+        free(w->R);
+    }
+    free(f->w);
+    free(f);
+}
+
+/* The exact normal equations of the last layer: G = sum h h^T and R = sum h
+ * t^T over the minibatch, h = (activations, 1). Integer sums of 8-bit values
+ * are exact and order-free; int32 partial sums over blocks of 4096 samples
+ * cannot overflow (255 * 255 * 4096 < 2^31, 255 * 32767 * 256 < 2^31 per
+ * 256-sample block for the targets). */
+static void normal_sums(const et_fitness *f, ws *w, const et_data *d)
+{
+    unsigned nh = f->nh, p = nh + 1, no = f->n_out;
+    size_t n = d->n, ld = f->max_batch;
+    memset(w->G, 0, sizeof(int64_t) * p * p);
+    memset(w->R, 0, sizeof(int64_t) * p * no);
+    for (size_t s0 = 0; s0 < n; s0 += 256) {
+        size_t cnt = n - s0 < 256 ? n - s0 : 256;
+        for (unsigned i = 0; i < nh; i++) {
+            const uint8_t *hi = w->H + (size_t)i * ld + s0;
+            int32_t acc = 0;
+            for (size_t s = 0; s < cnt; s++)
+                acc += hi[s];
+            w->G[i * p + nh] += acc;
+            for (unsigned j = i; j < nh; j++) {
+                const uint8_t *hj = w->H + (size_t)j * ld + s0;
+                int32_t a = 0;
+                for (size_t s = 0; s < cnt; s++)
+                    a += hi[s] * hj[s];
+                w->G[i * p + j] += a;
+            }
+            for (unsigned k = 0; k < no; k++) {
+                const int32_t *t = d->T + (size_t)k * d->ld + s0;
+                int32_t a = 0;
+                for (size_t s = 0; s < cnt; s++)
+                    a += hi[s] * t[s];
+                w->R[i * no + k] += a;
+            }
+        }
+        for (unsigned k = 0; k < no; k++) {
+            const int32_t *t = d->T + (size_t)k * d->ld + s0;
+            int64_t a = 0;
+            for (size_t s = 0; s < cnt; s++)
+                a += t[s];
+            w->R[nh * no + k] += a;
+        }
+    }
+    w->G[nh * p + nh] = (int64_t)n;
+}
+
+/* Fits and quantizes the last layer of w->net from w->H on d. */
+static void fit_output(const et_fitness *f, ws *w, const et_data *d)
+{
+    unsigned nh = f->nh, p = nh + 1, no = f->n_out, l = f->nl - 1;
+    normal_sums(f, w, d);
+    double tr = 0;
+    for (unsigned i = 0; i < nh; i++)
+        tr += (double)w->G[i * p + i];
+    /* Ridge on the weights only, never the intercept; a dead unit (all-zero
+     * column) makes the plain normal matrix singular, the ridge does not. */
+    double lam = f->alpha * (tr / nh) + 1e-9;
+    int ok = 1;
+    for (unsigned i = 0; i < p; i++)
+        for (unsigned j = i; j < p; j++) {
+            double v = (double)w->G[i * p + j] + (i == j && i < nh ? lam : 0);
+            gsl_matrix_set(w->A, i, j, v);
+            gsl_matrix_set(w->A, j, i, v);
+        }
+    if (gsl_linalg_cholesky_decomp1(w->A) != GSL_SUCCESS)
+        ok = 0;
+    for (unsigned k = 0; k < no; k++) {
+        double beta[MAXH];
+        if (ok) {
+            for (unsigned i = 0; i < p; i++)
+                gsl_vector_set(w->rhs, i, (double)w->R[i * no + k]);
+            if (gsl_linalg_cholesky_solve(w->A, w->rhs, w->sol) != GSL_SUCCESS)
+                ok = 0;
+        }
+        for (unsigned i = 0; i < p; i++)
+            beta[i] = ok ? gsl_vector_get(w->sol, i) : (i == nh ? (double)w->R[nh * no + k] / d->n : 0);
+        /* Per-output scale: the largest weight becomes +-127. */
+        double amax = 0;
+        for (unsigned i = 0; i < nh; i++)
+            amax = fabs(beta[i]) > amax ? fabs(beta[i]) : amax;
+        double scale = amax > 0 ? amax / 127.0 : 1.0 / 65536.0;
+        et_net_set_scale(w->net, l, k, scale);
+        double s = et_net_get_scale(w->net, l, k);
+        for (unsigned i = 0; i < nh; i++) {
+            double q = nearbyint(beta[i] / s);
+            et_net_set_w(w->net, l, k, i, q < -127 ? -127 : q > 127 ? 127 : (int)q);
+        }
+        /* The kernel floors; +0.5 output units makes that round-to-nearest. */
+        double b = nearbyint((beta[nh] + 0.5) / s), lim = f->g->bias_lim[l];
+        w->net->b[l][k] = (int32_t)(b < -lim ? -lim : b > lim ? lim : b);
+    }
+}
+
+/* Weighted squared error, exact integer sums per output. */
+static double loss_of(const et_fitness *f, const int16_t *Y, size_t ldy, const et_data *d,
+                      double *ss_out)
+{
+    double loss = 0;
+    for (unsigned k = 0; k < f->n_out; k++) {
+        const int16_t *y = Y + (size_t)k * ldy;
+        const int32_t *t = d->T + (size_t)k * d->ld;
+        int64_t ss = 0;
+        for (size_t s = 0; s < d->n; s++) {
+            int64_t e = (int64_t)y[s] - t[s];
+            ss += e * e;
+        }
+        if (ss_out)
+            ss_out[k] = (double)ss;
+        loss += f->weight[k] * (double)ss;
+    }
+    return loss / ((double)d->n * 1e4);
+}
+
+double et_fitness_eval(et_fitness *f, const double *x, const et_data *d, int tid, et_net *net)
+{
+    ws *w = &f->w[tid];
+    et_genome_decode(f->g, x, w->net);
+    size_t ld = f->max_batch;
+    if (f->g->n_search < f->nl) {
+        et_batch_hidden(&w->net->net, d->X, d->ld, d->n, w->H, ld, w->bws);
+        fit_output(f, w, d);
+        et_batch_last(&w->net->L[f->nl - 1], w->H, ld, d->n, w->Y, ld, w->bws);
+    } else {
+        et_batch_forward(&w->net->net, d->X, d->ld, d->n, w->Y, ld, w->bws);
+    }
+    if (net)
+        et_net_copy(net, w->net);
+    return loss_of(f, w->Y, ld, d, NULL);
+}
+
+void et_fitness_eval_all(et_fitness *f, const double *x, size_t count, const et_data *d,
+                         double *loss)
+{
+    size_t dim = f->g->dim;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(f->threads)
+    for (size_t c = 0; c < count; c++) {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        loss[c] = et_fitness_eval(f, x + c * dim, d, tid, NULL);
+    }
+}
+
+void et_fitness_errors(et_fitness *f, const et_net *net, const et_data *d, int tid,
+                       et_errors *e)
+{
+    ws *w = &f->w[tid];
+    double ss[16];
+    memset(e, 0, sizeof *e);
+    /* Validation sets may be larger than the minibatch: go in chunks. */
+    double acc_ss[16] = {0};
+    for (size_t s0 = 0; s0 < d->n; s0 += f->max_batch) {
+        et_data c = {d->X + s0, d->T + s0, d->n - s0 < f->max_batch ? d->n - s0 : f->max_batch,
+                     d->ld};
+        et_batch_forward(&net->net, c.X, c.ld, c.n, w->Y, f->max_batch, w->bws);
+        loss_of(f, w->Y, f->max_batch, &c, ss);
+        for (unsigned k = 0; k < f->n_out; k++)
+            acc_ss[k] += ss[k];
+    }
+    double loss = 0, tsum = 0;
+    for (unsigned k = 0; k < f->n_out && k < 16; k++) {
+        e->rmse[k] = sqrt(acc_ss[k] / (double)d->n) / 100.0;
+        loss += f->weight[k] * acc_ss[k];
+        if (k < 3)
+            tsum += acc_ss[k];
+    }
+    e->trans_rmse = sqrt(tsum / (double)d->n) / 100.0;
+    e->loss = loss / ((double)d->n * 1e4);
+}
+
+/* The q-quantile of v (n values; v is reordered). */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double quantile(double *v, size_t n, double q)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    size_t k = (size_t)(q * (double)(n - 1));
+    return v[k];
+}
+
+void et_fitness_calibrate(et_genome *g, const double *x0, const et_data *d)
+{
+    size_t n = d->n < 4096 ? d->n : 4096;
+    unsigned nl = g->n_layers;
+    double *h = et_malloc(sizeof(double) * n * EVONET_MAX_WIDTH);
+    double *h2 = et_malloc(sizeof(double) * n * EVONET_MAX_WIDTH);
+    double *acc = et_malloc(sizeof(double) * n);
+    for (size_t s = 0; s < n; s++)
+        for (unsigned i = 0; i < g->sizes[0]; i++)
+            h[s * EVONET_MAX_WIDTH + i] = d->X[(size_t)i * d->ld + s];
+    for (unsigned l = 0; l < g->n_search; l++) {
+        unsigned ni = g->sizes[l], no = g->sizes[l + 1];
+        int last = l + 1 == nl;
+        /* A bias step of one unit moves the accumulator like four weight
+         * steps on a typical input. */
+        double ms = 0;
+        for (size_t s = 0; s < n; s++)
+            for (unsigned i = 0; i < ni; i++)
+                ms += h[s * EVONET_MAX_WIDTH + i] * h[s * EVONET_MAX_WIDTH + i];
+        double rms = sqrt(ms / ((double)n * ni));
+        g->bias_unit[l] = 4.0 * (rms > 1 ? rms : 1);
+        double common = 0;
+        double *sc = g->base_scale[l];
+        for (unsigned o = 0; o < no; o++) {
+            for (size_t s = 0; s < n; s++) {
+                double a = 0;
+                for (unsigned i = 0; i < ni; i++)
+                    a += x0[g->off_w[l] + (size_t)o * ni + i] * h[s * EVONET_MAX_WIDTH + i];
+                acc[s] = a;
+                h2[s * EVONET_MAX_WIDTH + o] = a;
+            }
+            double q;
+            if (last) {
+                /* Output layer: spread like the targets. */
+                double m = 0, v = 0, tv = 0, tm = 0;
+                for (size_t s = 0; s < n; s++)
+                    m += acc[s], tm += d->T[(size_t)o * d->ld + s];
+                m /= n, tm /= n;
+                for (size_t s = 0; s < n; s++) {
+                    v += (acc[s] - m) * (acc[s] - m);
+                    double t = d->T[(size_t)o * d->ld + s] - tm;
+                    tv += t * t;
+                }
+                sc[o] = v > 0 ? sqrt(tv / v) : 1.0 / 1024;
+                continue;
+            }
+            /* Hidden: the 99th percentile of |acc| maps to 200 of 255. */
+            for (size_t s = 0; s < n; s++)
+                acc[s] = fabs(acc[s]);
+            q = quantile(acc, n, 0.99);
+            sc[o] = q > 0 ? 200.0 / q : 1.0 / 1024;
+            common += log(sc[o]);
+        }
+        if (!last && g->per_layer) /* one scale per layer: the geometric mean */
+            for (unsigned o = 0; o < no; o++)
+                sc[o] = exp(common / no);
+        for (size_t s = 0; s < n; s++)
+            for (unsigned o = 0; o < no; o++) {
+                double y = floor(h2[s * EVONET_MAX_WIDTH + o] * sc[o]);
+                h[s * EVONET_MAX_WIDTH + o] = last ? y : y < 0 ? 0 : y > 255 ? 255 : y;
+            }
+    }
+    free(h);
+    free(h2);
+    free(acc);
+}

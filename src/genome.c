@@ -1,0 +1,265 @@
+/* genome: the search space. A vector of doubles <-> an integer network. */
+#include "genome.h"
+
+#include <gsl/gsl_randist.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "et_rng.h"
+#include "evonet_check.h"
+#include "util.h"
+
+et_net *et_net_alloc(const unsigned *sizes, unsigned n_layers)
+{
+    et_net *n = et_calloc(1, sizeof *n);
+    n->n_layers = n_layers;
+    memcpy(n->sizes, sizes, sizeof(unsigned) * (n_layers + 1));
+    for (unsigned l = 0; l < n_layers; l++) {
+        unsigned ni = sizes[l], po = EVONET_PAD(sizes[l + 1]);
+        n->w[l] = et_malloc((size_t)po * ni);
+        memset(n->w[l], 128, (size_t)po * ni); /* zero weights, padding included */
+        n->b[l] = et_calloc(po, sizeof(int32_t));
+        n->m[l] = et_malloc(po * sizeof(uint16_t));
+        n->s[l] = et_malloc(po);
+        for (unsigned o = 0; o < po; o++) {
+            n->m[l][o] = 1;
+            n->s[l][o] = 1;
+        }
+        n->L[l] = (evonet_layer){n->w[l], n->b[l], n->m[l], n->s[l], (uint16_t)ni,
+                                 (uint16_t)sizes[l + 1]};
+    }
+    n->net = (evonet){n->L, (uint16_t)n_layers};
+    return n;
+}
+
+void et_net_free(et_net *n)
+{
+    if (!n)
+        return;
+    for (unsigned l = 0; l < n->n_layers; l++) {
+        free(n->w[l]);
+        free(n->b[l]);
+        free(n->m[l]);
+        free(n->s[l]);
+    }
+    free(n);
+}
+
+void et_net_copy(et_net *d, const et_net *s)
+{
+    for (unsigned l = 0; l < s->n_layers; l++) {
+        unsigned ni = s->sizes[l], po = EVONET_PAD(s->sizes[l + 1]);
+        memcpy(d->w[l], s->w[l], (size_t)po * ni);
+        memcpy(d->b[l], s->b[l], po * sizeof(int32_t));
+        memcpy(d->m[l], s->m[l], po * sizeof(uint16_t));
+        memcpy(d->s[l], s->s[l], po);
+    }
+}
+
+static size_t widx(const et_net *n, unsigned l, unsigned o, unsigned i)
+{
+    return ((size_t)(o / EVONET_GROUP) * n->sizes[l] + i) * EVONET_GROUP + o % EVONET_GROUP;
+}
+
+void et_net_set_w(et_net *n, unsigned l, unsigned o, unsigned i, int w)
+{
+    n->w[l][widx(n, l, o, i)] = (uint8_t)(w + 128);
+}
+
+int et_net_get_w(const et_net *n, unsigned l, unsigned o, unsigned i)
+{
+    return (int)n->w[l][widx(n, l, o, i)] - 128;
+}
+
+void et_net_set_scale(et_net *n, unsigned l, unsigned o, double scale)
+{
+    evonet_requant_from_scale(scale, &n->m[l][o], &n->s[l][o]);
+}
+
+double et_net_get_scale(const et_net *n, unsigned l, unsigned o)
+{
+    return ldexp((double)n->m[l][o], -(16 + n->s[l][o]));
+}
+
+/* Layout: u32 n_layers, u32 sizes[n_layers + 1], then per layer the weight
+ * bytes, biases (i32 LE), mults (u16 LE), shifts (u8), padded lengths. */
+size_t et_net_bytes(const et_net *n)
+{
+    size_t b = 4 + 4 * (size_t)(n->n_layers + 1);
+    for (unsigned l = 0; l < n->n_layers; l++) {
+        size_t po = EVONET_PAD(n->sizes[l + 1]);
+        b += po * n->sizes[l] + po * 4 + po * 2 + po;
+    }
+    return b;
+}
+
+static void put32(unsigned char **p, uint32_t v)
+{
+    for (int k = 0; k < 4; k++)
+        *(*p)++ = (unsigned char)(v >> (8 * k));
+}
+
+static uint32_t get32(const unsigned char **p)
+{
+    uint32_t v = 0;
+    for (int k = 0; k < 4; k++)
+        v |= (uint32_t)(*(*p)++) << (8 * k);
+    return v;
+}
+
+void et_net_write(const et_net *n, unsigned char *p)
+{
+    put32(&p, n->n_layers);
+    for (unsigned l = 0; l <= n->n_layers; l++)
+        put32(&p, n->sizes[l]);
+    for (unsigned l = 0; l < n->n_layers; l++) {
+        size_t po = EVONET_PAD(n->sizes[l + 1]);
+        memcpy(p, n->w[l], po * n->sizes[l]);
+        p += po * n->sizes[l];
+        for (size_t o = 0; o < po; o++)
+            put32(&p, (uint32_t)n->b[l][o]);
+        for (size_t o = 0; o < po; o++) {
+            *p++ = (unsigned char)(n->m[l][o] & 0xff);
+            *p++ = (unsigned char)(n->m[l][o] >> 8);
+        }
+        memcpy(p, n->s[l], po);
+        p += po;
+    }
+}
+
+et_net *et_net_read(const unsigned char *p, size_t len, char *err, size_t errlen)
+{
+    const unsigned char *end = p + len;
+    if (len < 8) {
+        snprintf(err, errlen, "network record truncated");
+        return NULL;
+    }
+    unsigned nl = get32(&p);
+    if (nl < 1 || nl > EVONET_MAX_LAYERS || (size_t)(end - p) < 4 * (size_t)(nl + 1)) {
+        snprintf(err, errlen, "network record has %u layers", nl);
+        return NULL;
+    }
+    unsigned sizes[EVONET_MAX_LAYERS + 1];
+    for (unsigned l = 0; l <= nl; l++) {
+        sizes[l] = get32(&p);
+        if (sizes[l] < 1 || sizes[l] > EVONET_MAX_WIDTH) {
+            snprintf(err, errlen, "network record: layer width %u", sizes[l]);
+            return NULL;
+        }
+    }
+    et_net *n = et_net_alloc(sizes, nl);
+    if (et_net_bytes(n) != len) {
+        snprintf(err, errlen, "network record has %zu bytes, expected %zu", len, et_net_bytes(n));
+        et_net_free(n);
+        return NULL;
+    }
+    for (unsigned l = 0; l < nl; l++) {
+        size_t po = EVONET_PAD(sizes[l + 1]);
+        memcpy(n->w[l], p, po * sizes[l]);
+        p += po * sizes[l];
+        for (size_t o = 0; o < po; o++)
+            n->b[l][o] = (int32_t)get32(&p);
+        for (size_t o = 0; o < po; o++, p += 2)
+            n->m[l][o] = (uint16_t)(p[0] | (p[1] << 8));
+        memcpy(n->s[l], p, po);
+        p += po;
+    }
+    return n;
+}
+
+et_genome *et_genome_alloc(const unsigned *sizes, unsigned n_layers, int ridge_output,
+                           int scale_genes, char *err, size_t errlen)
+{
+    for (unsigned l = 0; l < n_layers; l++) {
+        double lim = (double)EVONET_ACC_LIMIT - sizes[l] * 127.0 * (l == 0 ? 32768.0 : 255.0);
+        if (lim < 1 << 20 || sizes[l] > EVONET_MAX_WIDTH || sizes[l + 1] > EVONET_MAX_WIDTH) {
+            snprintf(err, errlen,
+                     "layer %u (%u inputs, %u outputs) overflows the kernel's integer ranges",
+                     l, sizes[l], sizes[l + 1]);
+            return NULL;
+        }
+    }
+    et_genome *g = et_calloc(1, sizeof *g);
+    g->n_layers = n_layers;
+    memcpy(g->sizes, sizes, sizeof(unsigned) * (n_layers + 1));
+    g->n_search = ridge_output ? n_layers - 1 : n_layers;
+    g->scale_genes = scale_genes;
+    size_t d = 0;
+    for (unsigned l = 0; l < n_layers; l++) {
+        unsigned ni = sizes[l], no = sizes[l + 1];
+        g->base_scale[l] = et_malloc(no * sizeof(double));
+        for (unsigned o = 0; o < no; o++)
+            g->base_scale[l][o] = 1.0 / 1024.0;
+        g->bias_unit[l] = 1.0;
+        g->bias_lim[l] = (double)EVONET_ACC_LIMIT - ni * 127.0 * (l == 0 ? 32768.0 : 255.0);
+        if (l >= g->n_search)
+            continue;
+        g->off_w[l] = d;
+        d += (size_t)ni * no;
+        g->off_b[l] = d;
+        d += no;
+        g->off_s[l] = d;
+        d += scale_genes == 1 ? 1 : scale_genes == 2 ? no : 0;
+    }
+    g->dim = d;
+    return g;
+}
+
+void et_genome_free(et_genome *g)
+{
+    if (!g)
+        return;
+    for (unsigned l = 0; l < g->n_layers; l++)
+        free(g->base_scale[l]);
+    free(g);
+}
+
+void et_genome_grid(const et_genome *g, double *step)
+{
+    for (size_t k = 0; k < g->dim; k++)
+        step[k] = 0;
+    for (unsigned l = 0; l < g->n_search; l++)
+        for (size_t k = 0; k < (size_t)g->sizes[l] * g->sizes[l + 1]; k++)
+            step[g->off_w[l] + k] = 1;
+}
+
+void et_genome_init(const et_genome *g, uint64_t seed, double w_sd, double *x0)
+{
+    gsl_rng *r = et_rng_alloc();
+    et_rng_key(r, seed, ET_STREAM_INIT, 0);
+    for (size_t k = 0; k < g->dim; k++)
+        x0[k] = 0;
+    for (unsigned l = 0; l < g->n_search; l++)
+        for (size_t k = 0; k < (size_t)g->sizes[l] * g->sizes[l + 1]; k++) {
+            double v = gsl_ran_gaussian_ziggurat(r, w_sd);
+            x0[g->off_w[l] + k] = v < -120 ? -120 : v > 120 ? 120 : v;
+        }
+    gsl_rng_free(r);
+}
+
+static int clamp_w(double v)
+{
+    double r = nearbyint(v);
+    return r < -127 ? -127 : r > 127 ? 127 : (int)r;
+}
+
+void et_genome_decode(const et_genome *g, const double *x, et_net *net)
+{
+    for (unsigned l = 0; l < g->n_search; l++) {
+        unsigned ni = g->sizes[l], no = g->sizes[l + 1];
+        const double *xw = x + g->off_w[l], *xb = x + g->off_b[l], *xs = x + g->off_s[l];
+        /* Whatever the optimizer proposes, the network stays valid. */
+        double blim = g->bias_lim[l];
+        for (unsigned o = 0; o < no; o++) {
+            for (unsigned i = 0; i < ni; i++)
+                et_net_set_w(net, l, o, i, clamp_w(xw[(size_t)o * ni + i]));
+            double b = nearbyint(xb[o] * g->bias_unit[l]);
+            net->b[l][o] = (int32_t)(b < -blim ? -blim : b > blim ? blim : b);
+            double e = g->scale_genes == 1 ? xs[0] : g->scale_genes == 2 ? xs[o] : 0;
+            e = e < -200 ? -200 : e > 200 ? 200 : e;
+            et_net_set_scale(net, l, o, g->base_scale[l][o] * exp2(e / 8.0));
+        }
+    }
+}

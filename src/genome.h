@@ -1,0 +1,79 @@
+/* genome: the search space. A vector of doubles <-> an integer network.
+ *
+ * The optimizer sees only a vector. Its coordinates, layer by layer for the
+ * searched layers (every hidden layer; the output layer too unless it is
+ * fitted by ridge regression per candidate):
+ *   weights  n_out * n_in, one unit = one weight step: w = clamp(round(g), -127, 127)
+ *   biases   n_out, one unit = bias_unit[l] accumulator steps: b = round(g * bias_unit[l])
+ *   scales   with scale search, 1 (per layer) or n_out (per channel) log2
+ *            genes: scale = base_scale * 2^(g / 8), 8 units per octave
+ * Requantization multiplier and shift come from the scale (evonet_requant_
+ * from_scale); without scale search the scale is base_scale, calibrated once
+ * on data at the start so that a unit's 99th percentile activation lands
+ * near 200 of 255 (see fitness.c). Weight coordinates lie on an integer grid
+ * (et_genome_grid), which the optimizer's step floor and margin need. */
+#ifndef ET_GENOME_H
+#define ET_GENOME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evonet.h"
+
+/* An integer network that owns its arrays, in the kernel's layout. */
+typedef struct et_net {
+    unsigned n_layers;
+    unsigned sizes[EVONET_MAX_LAYERS + 1];
+    uint8_t *w[EVONET_MAX_LAYERS];
+    int32_t *b[EVONET_MAX_LAYERS];
+    uint16_t *m[EVONET_MAX_LAYERS];
+    uint8_t *s[EVONET_MAX_LAYERS];
+    evonet_layer L[EVONET_MAX_LAYERS];
+    evonet net; /* points into the arrays above: pass &n->net to the kernel */
+} et_net;
+
+et_net *et_net_alloc(const unsigned *sizes, unsigned n_layers);
+void et_net_free(et_net *n);
+void et_net_copy(et_net *dst, const et_net *src); /* same shape */
+void et_net_set_w(et_net *n, unsigned l, unsigned o, unsigned i, int w); /* w in [-128, 127] */
+int et_net_get_w(const et_net *n, unsigned l, unsigned o, unsigned i);
+/* Sets a layer's (mult, shift) of output o from a real scale. */
+void et_net_set_scale(et_net *n, unsigned l, unsigned o, double scale);
+double et_net_get_scale(const et_net *n, unsigned l, unsigned o);
+/* Flat bytes (little-endian, fixed order) for checkpoints; size query first. */
+size_t et_net_bytes(const et_net *n);
+void et_net_write(const et_net *n, unsigned char *buf);
+/* NULL (with message in err) if buf does not hold a network of this shape. */
+et_net *et_net_read(const unsigned char *buf, size_t len, char *err, size_t errlen);
+
+typedef struct et_genome {
+    unsigned n_layers, sizes[EVONET_MAX_LAYERS + 1];
+    unsigned n_search;    /* layers 0 .. n_search - 1 are in the genome */
+    int scale_genes;      /* 0 none, 1 per layer, 2 per channel */
+    int per_layer;        /* calibrate one scale per layer, not per channel */
+    size_t dim;
+    size_t off_w[EVONET_MAX_LAYERS], off_b[EVONET_MAX_LAYERS], off_s[EVONET_MAX_LAYERS];
+    double bias_unit[EVONET_MAX_LAYERS];
+    /* |bias| limit that keeps every accumulator within the kernel's 2^30
+     * whatever the weights (+-127) and inputs: 2^30 - n_in * 127 * max|x|. */
+    double bias_lim[EVONET_MAX_LAYERS];
+    double *base_scale[EVONET_MAX_LAYERS]; /* per output channel */
+} et_genome;
+
+/* ridge_output: the last layer is fitted per candidate, not searched.
+ * NULL, with a message in err, if a layer is too wide for the kernel's
+ * integer ranges (its inputs alone could overflow the accumulator). */
+et_genome *et_genome_alloc(const unsigned *sizes, unsigned n_layers, int ridge_output,
+                           int scale_genes, char *err, size_t errlen);
+void et_genome_free(et_genome *g);
+
+/* 1 for weight coordinates (integer grid), 0 for continuous ones. */
+void et_genome_grid(const et_genome *g, double *step);
+
+/* A start point: weights drawn N(0, w_sd) from (seed), biases and scale genes 0. */
+void et_genome_init(const et_genome *g, uint64_t seed, double w_sd, double *x0);
+
+/* Fills the searched layers of net from x; other layers are left alone. */
+void et_genome_decode(const et_genome *g, const double *x, et_net *net);
+
+#endif
