@@ -48,10 +48,10 @@
 
 /* Version of the data layout below. An exported header states the version it
  * was made for, and refuses to compile against another (see export). */
-#define EVONET_ABI_VERSION 1
+#define EVONET_ABI_VERSION 2
 
 /* Outputs computed together per pass over the inputs. */
-#define EVONET_GROUP 4
+#define EVONET_GROUP 8
 #define EVONET_PAD(n) (((n) + EVONET_GROUP - 1) / EVONET_GROUP * EVONET_GROUP)
 
 /* Limits checked by evonet_validate. */
@@ -82,7 +82,7 @@ typedef struct evonet {
 /* Scratch bytes evonet_forward needs: two activation buffers of the widest
  * hidden layer, padded to a multiple of 4. A compile-time bound for firmware
  * is EVONET_SCRATCH_BYTES(widest hidden layer). */
-#define EVONET_SCRATCH_BYTES(max_hidden) (2 * (((max_hidden) + 3) / 4 * 4))
+#define EVONET_SCRATCH_BYTES(max_hidden) (2 * EVONET_PAD(max_hidden))
 size_t evonet_scratch_bytes(const evonet *net);
 
 /* Runs the network on one input vector.

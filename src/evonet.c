@@ -6,6 +6,7 @@
 
 /* Requantization and the output layer rely on >> being arithmetic. */
 typedef char evonet_asr_is_arithmetic[((-8) >> 1) == -4 ? 1 : -1];
+typedef char evonet_group_is_eight[EVONET_GROUP == 8 ? 1 : -1];
 
 /* floor(acc * m / 2^(16 + r)), exact, using only 32-bit products.
  * acc in [-2^30, 2^30], m in [1, 65535], r in [1, 31].
@@ -13,117 +14,13 @@ typedef char evonet_asr_is_arithmetic[((-8) >> 1) == -4 ? 1 : -1];
  *   floor(acc * m / 2^16) = hi * m + floor(lo * m / 2^16)
  * where |hi * m| < 2^30 and lo * m < 2^32 fits an unsigned product; nested
  * floor divisions by powers of two compose exactly. On ARMv6-M this is two
- * MULS and no helper call. Rounding is floor: the exporter folds the half
- * step into the bias, which costs nothing here. */
+ * MULS and no helper call. */
 static inline int32_t requant(int32_t acc, uint32_t m, uint32_t r)
 {
     int32_t hi = acc >> 16;
     uint32_t lo = (uint32_t)acc & 0xffffu;
     return (hi * (int32_t)m + (int32_t)((lo * m) >> 16)) >> r;
 }
-
-/* ReLU to uint8. A non-positive accumulator gives 0 without the multiply
- * (m > 0 keeps the sign), which is about half the units. */
-static inline int32_t relu_u8(int32_t acc, uint32_t m, uint32_t r)
-{
-    int32_t y = 0;
-    if (acc > 0) {
-        y = requant(acc, m, r);
-        if (y > 255)
-            y = 255;
-    }
-    return y;
-}
-
-/* Stores a hidden layer's group of four and returns the sum of the four
- * activations (the next layer's weight offset needs it). Padded outputs
- * (beyond n_out) have zero weights and bias, so their accumulator is exactly
- * 0 and they store 0 into the scratch buffer, which has room for them. */
-static inline int32_t store_hidden(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
-                                   const uint16_t *m, const uint8_t *r, uint8_t *out)
-{
-    int32_t y0 = relu_u8(a0, m[0], r[0]), y1 = relu_u8(a1, m[1], r[1]);
-    int32_t y2 = relu_u8(a2, m[2], r[2]), y3 = relu_u8(a3, m[3], r[3]);
-    out[0] = (uint8_t)y0;
-    out[1] = (uint8_t)y1;
-    out[2] = (uint8_t)y2;
-    out[3] = (uint8_t)y3;
-    return y0 + y1 + y2 + y3;
-}
-
-/* The last layer: saturate to int16; only the first n of the group exist in
- * the caller's output array. */
-static void store_last(const int32_t *acc, const uint16_t *m, const uint8_t *r, int16_t *out,
-                       unsigned n)
-{
-    for (unsigned k = 0; k < n; k++) {
-        int32_t y = requant(acc[k], m[k], r[k]);
-        if ((uint32_t)(y + 32768) > 65535u)
-            y = y < 0 ? -32768 : 32767;
-        out[k] = (int16_t)y;
-    }
-}
-
-/* Multiply-accumulates input value V into the group's four accumulators
- * with the four weights at W. */
-#define EVONET_MAC4(V, W)                                                                          \
-    do {                                                                                           \
-        int32_t v_ = (V);                                                                          \
-        a0 += (uint32_t)(v_ * (W)[0]);                                                             \
-        a1 += (uint32_t)(v_ * (W)[1]);                                                             \
-        a2 += (uint32_t)(v_ * (W)[2]);                                                             \
-        a3 += (uint32_t)(v_ * (W)[3]);                                                             \
-    } while (0)
-
-/* One layer over inputs of type XT. Four outputs share each input load. The
- * accumulators are unsigned so that partial sums wrap with defined behaviour:
- * sum(u * x) may pass 2^31 on the way, but the final value, which
- * evonet_validate bounds by 2^30, is exact modulo 2^32 and so exact. n_in % UNROLL
- * inputs are peeled first so the unrolled loop needs no tail. Size-optimised
- * builds unroll less; the arithmetic, and so every result, is the same. */
-#ifdef __OPTIMIZE_SIZE__
-#define EVONET_UNROLL 1
-#else
-#define EVONET_UNROLL 4
-#endif
-#define EVONET_LAYER(NAME, XT)                                                                     \
-    static void NAME(const evonet_layer *L, const XT *x, int32_t sx, uint8_t *o8, int16_t *o16,    \
-                     int32_t *sum)                                                                 \
-    {                                                                                              \
-        const uint8_t *w = L->w;                                                                   \
-        const XT *end = x + L->n_in;                                                               \
-        const XT *mid = x + L->n_in % EVONET_UNROLL;                                               \
-        uint32_t corr = (uint32_t)(-128 * sx);                                                     \
-        for (unsigned o = 0; o < L->n_out; o += EVONET_GROUP) {                                    \
-            const int32_t *b = L->bias + o;                                                        \
-            uint32_t a0 = (uint32_t)b[0] + corr, a1 = (uint32_t)b[1] + corr;                       \
-            uint32_t a2 = (uint32_t)b[2] + corr, a3 = (uint32_t)b[3] + corr;                       \
-            const XT *p = x;                                                                       \
-            for (; p != mid; p++, w += 4)                                                          \
-                EVONET_MAC4(*p, w);                                                                \
-            for (; p != end; p += EVONET_UNROLL, w += 4 * EVONET_UNROLL) {                         \
-                EVONET_MAC4(p[0], w);                                                              \
-                if (EVONET_UNROLL > 1) {                                                           \
-                    EVONET_MAC4(p[1], w + 4);                                                      \
-                    EVONET_MAC4(p[2], w + 8);                                                      \
-                    EVONET_MAC4(p[3], w + 12);                                                     \
-                }                                                                                  \
-            }                                                                                      \
-            if (o16) {                                                                             \
-                int32_t acc[EVONET_GROUP] = {(int32_t)a0, (int32_t)a1, (int32_t)a2, (int32_t)a3};  \
-                unsigned n = L->n_out - o < EVONET_GROUP ? L->n_out - o : EVONET_GROUP;            \
-                store_last(acc, L->mult + o, L->shift + o, o16 + o, n);                            \
-            } else {                                                                               \
-                *sum += store_hidden((int32_t)a0, (int32_t)a1, (int32_t)a2, (int32_t)a3,           \
-                                     L->mult + o, L->shift + o, o8 + o);                           \
-            }                                                                                      \
-        }                                                                                          \
-    }
-
-typedef char evonet_group_is_four[EVONET_GROUP == 4 ? 1 : -1];
-
-EVONET_LAYER(layer_s16, int16_t)
-EVONET_LAYER(layer_u8, uint8_t)
 
 size_t evonet_scratch_bytes(const evonet *net)
 {
@@ -134,20 +31,239 @@ size_t evonet_scratch_bytes(const evonet *net)
     return EVONET_SCRATCH_BYTES(widest);
 }
 
+#ifdef __OPTIMIZE_SIZE__
+
+/* The size-optimised kernel: one generic layer, loops everywhere. Same
+ * integer steps, hence the same bits, as the fast one below. */
+static int32_t load_x(const void *x, int wide, unsigned i)
+{
+    return wide ? ((const int16_t *)x)[i] : ((const uint8_t *)x)[i];
+}
+
 void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t *scratch)
 {
     const evonet_layer *L = net->layers;
-    unsigned last = net->n_layers - 1u;
     size_t half = evonet_scratch_bytes(net) / 2u;
-    uint8_t *buf[2] = {scratch, scratch + half};
-    int32_t sx = 0, sum = 0;
-
-    for (unsigned i = 0; i < L[0].n_in; i++)
-        sx += in[i];
-    layer_s16(&L[0], in, sx, buf[0], last == 0 ? out : 0, &sum);
-    for (unsigned l = 1; l <= last; l++) {
-        sx = sum;
-        sum = 0;
-        layer_u8(&L[l], buf[(l - 1u) & 1u], sx, buf[l & 1u], l == last ? out : 0, &sum);
+    const void *x = in;
+    for (unsigned l = 0; l < net->n_layers; l++, L++) {
+        int wide = l == 0, last = l + 1u == net->n_layers;
+        uint8_t *o8 = scratch + (l & 1u ? half : 0);
+        const uint8_t *w = L->w;
+        uint32_t corr = 0;
+        for (unsigned i = 0; i < L->n_in; i++)
+            corr -= (uint32_t)load_x(x, wide, i) << 7;
+        for (unsigned o = 0; o < L->n_out; o += EVONET_GROUP) {
+            uint32_t a[EVONET_GROUP];
+            for (unsigned k = 0; k < EVONET_GROUP; k++)
+                a[k] = (uint32_t)L->bias[o + k] + corr;
+            for (unsigned i = 0; i < L->n_in; i++) {
+                uint32_t v = (uint32_t)load_x(x, wide, i);
+                for (unsigned k = 0; k < EVONET_GROUP; k++)
+                    a[k] += v * *w++;
+            }
+            for (unsigned k = 0; k < EVONET_GROUP; k++) {
+                int32_t y = requant((int32_t)a[k], L->mult[o + k], L->shift[o + k]);
+                int32_t lo = last ? -32768 : 0, hi = last ? 32767 : 255;
+                y = y < lo ? lo : y > hi ? hi : y;
+                if (!last)
+                    o8[o + k] = (uint8_t)y;
+                else if (o + k < L->n_out)
+                    out[o + k] = (int16_t)y;
+            }
+        }
+        x = o8;
     }
 }
+
+#else
+
+/* GCC for Thumb-1 otherwise regroups the unrolled sums per accumulator (all
+ * four inputs live at once), hoists loads ahead of their use and splits the
+ * accumulators' live ranges; each needs more than the registers there are
+ * and spills inside the MAC loop (measured: 5.4 instead of 4.5 cycles per
+ * MAC). Other targets and compilers are left alone. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__thumb__) && !defined(__thumb2__)
+#pragma GCC optimize("no-tree-reassoc", "no-schedule-insns", "ira-region=one",                   \
+                     "ira-algorithm=priority")
+#endif
+
+#if defined(__GNUC__)
+#define EVONET_NOINLINE __attribute__((noinline))
+#else
+#define EVONET_NOINLINE
+#endif
+
+/* ReLU to uint8. A non-positive accumulator gives 0 without the multiply
+ * (m > 0 keeps the sign), which is about half the units. */
+static inline uint32_t relu_u8(uint32_t acc, uint32_t m, uint32_t r)
+{
+    int32_t y = 0;
+    if ((int32_t)acc > 0) {
+        y = requant((int32_t)acc, m, r);
+        if (y > 255)
+            y = 255;
+    }
+    return (uint32_t)y;
+}
+
+static inline int16_t sat_s16(uint32_t acc, uint32_t m, uint32_t r)
+{
+    int32_t y = requant((int32_t)acc, m, r);
+    if ((uint32_t)(y + 32768) > 65535u)
+        y = y < 0 ? -32768 : 32767;
+    return (int16_t)y;
+}
+
+/* Multiply-accumulates input value V into the accumulators with the weights
+ * at W. Accumulators are unsigned so that partial sums wrap with defined
+ * behaviour: with int16 inputs sum(u * x) may pass 2^31 on the way, but the
+ * final value, which evonet_validate bounds by 2^30, is exact modulo 2^32. */
+#define EVONET_MAC4(V, W)                                                                          \
+    do {                                                                                           \
+        uint32_t v_ = (uint32_t)(int32_t)(V);                                                      \
+        a0 += v_ * (W)[0];                                                                         \
+        a1 += v_ * (W)[1];                                                                         \
+        a2 += v_ * (W)[2];                                                                         \
+        a3 += v_ * (W)[3];                                                                         \
+    } while (0)
+#define EVONET_MAC8(V, W)                                                                          \
+    do {                                                                                           \
+        uint32_t v_ = (uint32_t)(int32_t)(V);                                                      \
+        a0 += v_ * (W)[0];                                                                         \
+        a1 += v_ * (W)[1];                                                                         \
+        a2 += v_ * (W)[2];                                                                         \
+        a3 += v_ * (W)[3];                                                                         \
+        a4 += v_ * (W)[4];                                                                         \
+        a5 += v_ * (W)[5];                                                                         \
+        a6 += v_ * (W)[6];                                                                         \
+        a7 += v_ * (W)[7];                                                                         \
+    } while (0)
+
+/* One pass over the inputs for a group: n_in % 4 inputs first, so that the
+ * four-fold unrolled loop needs no tail. */
+#define EVONET_PASS(MAC, XT)                                                                       \
+    do {                                                                                           \
+        const XT *p = x;                                                                           \
+        for (; p != mid; p++, w += 8)                                                              \
+            MAC(*p, w);                                                                            \
+        for (; p != end; p += 4, w += 32) {                                                        \
+            MAC(p[0], w);                                                                          \
+            MAC(p[1], w + 8);                                                                      \
+            MAC(p[2], w + 16);                                                                     \
+            MAC(p[3], w + 24);                                                                     \
+        }                                                                                          \
+    } while (0)
+
+#define EVONET_INIT4                                                                               \
+    uint32_t a0 = (uint32_t)b[0] + corr, a1 = (uint32_t)b[1] + corr;                               \
+    uint32_t a2 = (uint32_t)b[2] + corr, a3 = (uint32_t)b[3] + corr
+#define EVONET_HIDDEN4(Y0, Y1, Y2, Y3)                                                             \
+    do {                                                                                           \
+        uint32_t y0 = relu_u8(Y0, m[0], r[0]), y1 = relu_u8(Y1, m[1], r[1]);                       \
+        uint32_t y2 = relu_u8(Y2, m[2], r[2]), y3 = relu_u8(Y3, m[3], r[3]);                       \
+        o8[0] = (uint8_t)y0;                                                                       \
+        o8[1] = (uint8_t)y1;                                                                       \
+        o8[2] = (uint8_t)y2;                                                                       \
+        o8[3] = (uint8_t)y3;                                                                       \
+        sum += y0 + y1 + y2 + y3;                                                                  \
+    } while (0)
+
+/* One layer over inputs of type XT; LAST selects int16 outputs. A group of
+ * eight outputs shares each input load; a final group of at most four real
+ * outputs runs the four-wide loop instead (it reads the first four weights of
+ * each eight). Hidden layers return the sum of their activations, which the
+ * next layer's weight offset needs; padded outputs there have zero weights
+ * and bias, so they store 0 into the scratch, which has room for them. */
+#define EVONET_LAYER(NAME, XT, LAST)                                                               \
+    EVONET_NOINLINE static int32_t NAME(const evonet_layer *L, const XT *x, uint32_t corr,         \
+                                        uint8_t *o8, int16_t *o16)                                 \
+    {                                                                                              \
+        const uint8_t *w = L->w;                                                                   \
+        const int32_t *b = L->bias;                                                                \
+        const uint16_t *m = L->mult;                                                               \
+        const uint8_t *r = L->shift;                                                               \
+        const XT *end = x + L->n_in, *mid = x + (L->n_in & 3u);                                    \
+        unsigned left = L->n_out;                                                                  \
+        uint32_t sum = 0;                                                                          \
+        for (;;) {                                                                                 \
+            if (left <= 4) {                                                                       \
+                EVONET_INIT4;                                                                      \
+                EVONET_PASS(EVONET_MAC4, XT);                                                      \
+                if (LAST) {                                                                        \
+                    o16[0] = sat_s16(a0, m[0], r[0]);                                              \
+                    if (left > 1)                                                                  \
+                        o16[1] = sat_s16(a1, m[1], r[1]);                                          \
+                    if (left > 2)                                                                  \
+                        o16[2] = sat_s16(a2, m[2], r[2]);                                          \
+                    if (left > 3)                                                                  \
+                        o16[3] = sat_s16(a3, m[3], r[3]);                                          \
+                } else {                                                                           \
+                    EVONET_HIDDEN4(a0, a1, a2, a3);                                                \
+                }                                                                                  \
+                break;                                                                             \
+            }                                                                                      \
+            EVONET_INIT4;                                                                          \
+            uint32_t a4 = (uint32_t)b[4] + corr, a5 = (uint32_t)b[5] + corr;                       \
+            uint32_t a6 = (uint32_t)b[6] + corr, a7 = (uint32_t)b[7] + corr;                       \
+            EVONET_PASS(EVONET_MAC8, XT);                                                          \
+            if (LAST) {                                                                            \
+                o16[0] = sat_s16(a0, m[0], r[0]);                                                  \
+                o16[1] = sat_s16(a1, m[1], r[1]);                                                  \
+                o16[2] = sat_s16(a2, m[2], r[2]);                                                  \
+                o16[3] = sat_s16(a3, m[3], r[3]);                                                  \
+                o16[4] = sat_s16(a4, m[4], r[4]);                                                  \
+                if (left > 5)                                                                      \
+                    o16[5] = sat_s16(a5, m[5], r[5]);                                              \
+                if (left > 6)                                                                      \
+                    o16[6] = sat_s16(a6, m[6], r[6]);                                              \
+                if (left > 7)                                                                      \
+                    o16[7] = sat_s16(a7, m[7], r[7]);                                              \
+                o16 += 8;                                                                          \
+            } else {                                                                               \
+                EVONET_HIDDEN4(a0, a1, a2, a3);                                                    \
+                o8 += 4;                                                                           \
+                m += 4;                                                                            \
+                r += 4;                                                                            \
+                EVONET_HIDDEN4(a4, a5, a6, a7);                                                    \
+                o8 += 4;                                                                           \
+                m -= 4;                                                                            \
+                r -= 4;                                                                            \
+            }                                                                                      \
+            if (left <= 8)                                                                         \
+                break;                                                                             \
+            left -= 8;                                                                             \
+            b += 8;                                                                                \
+            m += 8;                                                                                \
+            r += 8;                                                                                \
+        }                                                                                          \
+        return (int32_t)sum;                                                                       \
+    }
+
+EVONET_LAYER(first_hidden, int16_t, 0)
+EVONET_LAYER(first_last, int16_t, 1)
+EVONET_LAYER(next_hidden, uint8_t, 0)
+EVONET_LAYER(next_last, uint8_t, 1)
+
+void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t *scratch)
+{
+    const evonet_layer *L = net->layers;
+    const evonet_layer *last = L + net->n_layers - 1;
+    uint8_t *cur = scratch, *nxt = scratch + evonet_scratch_bytes(net) / 2u;
+    int32_t sx = 0;
+    for (const int16_t *p = in, *e = in + L->n_in; p != e; p++)
+        sx += *p;
+    if (L == last) {
+        first_last(L, in, (uint32_t)(sx * -128), 0, out);
+        return;
+    }
+    sx = first_hidden(L, in, (uint32_t)(sx * -128), cur, 0);
+    while (++L != last) {
+        uint8_t *t = cur;
+        sx = next_hidden(L, cur, (uint32_t)(sx * -128), nxt, 0);
+        cur = nxt;
+        nxt = t;
+    }
+    next_last(L, cur, (uint32_t)(sx * -128), 0, out);
+}
+
+#endif

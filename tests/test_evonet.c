@@ -249,7 +249,7 @@ static void test_export_deterministic_and_checked(void **state)
     assert_non_null(strstr(a, "#define POSE_NET_N_OUT 6"));
     assert_non_null(strstr(a, "static inline void pose_net_infer(const int16_t in[], int16_t out[])"));
     assert_non_null(strstr(a, "static inline int pose_net_selftest(void)"));
-    assert_non_null(strstr(a, "EVONET_ABI_VERSION != 1"));
+    assert_non_null(strstr(a, "EVONET_ABI_VERSION != 2"));
     assert_non_null(strstr(a, "roll (0.01 deg)"));
     free(a);
     free(b);
