@@ -628,26 +628,34 @@ static double restart_uniform(const et_opt *o, uint64_t which)
     return gsl_rng_uniform(&r);
 }
 
-/* Begin the next local run. IPOP: lambda_def * factor^r. BIPOP (Hansen 2009):
- * after the first run, a large-population run (lambda_def * 2^i, sigma0)
- * whenever the evaluations spent in small runs reach those spent in large
- * ones, else a small run with lambda_def * (lambda_large / (2 lambda_def))^(u^2)
- * and sigma0 * 10^(-2 u'). */
+/* Begin the next local run, or return 1 when the restart budget is spent.
+ * IPOP: lambda_def * factor^r, at most max_restarts times. BIPOP (Hansen 2009):
+ * after the first run, a large-population run (lambda_def * 2^i, sigma0,
+ * i <= max_restarts) whenever the evaluations spent in small runs reach those
+ * spent in large ones, else a small run with lambda_def * (lambda_large /
+ * (2 lambda_def))^(u^2) and sigma0 * 10^(-2 u'); small runs are not counted
+ * against max_restarts, as in the paper, since the budget rule bounds them. */
 static int restart(et_opt *o, et_opt_stop why)
 {
     uint64_t used = o->evals - o->evals_run_start;
-    o->restarts++;
-    o->last_restart_reason = why;
     int lam = o->lambda_default;
     double sig = o->sigma0;
     if (o->restart_mode == 1) {
-        lam = (int)floor(o->lambda_default * pow(o->p.ipop_factor, o->restarts) + 0.5);
+        if (o->restarts >= o->p.max_restarts)
+            return 1;
+        lam = (int)floor(o->lambda_default * pow(o->p.ipop_factor, o->restarts + 1) + 0.5);
     } else {
+        uint64_t small = o->bipop_budget_small, large = o->bipop_budget_large;
         if (o->bipop_regime == 0)
-            o->bipop_budget_large += used;
+            large += used;
         else
-            o->bipop_budget_small += used;
-        if (o->bipop_large_runs > 0 && o->bipop_budget_small < o->bipop_budget_large) {
+            small += used;
+        int go_small = o->bipop_large_runs > 0 && small < large;
+        if (!go_small && o->bipop_large_runs >= o->p.max_restarts)
+            return 1;
+        o->bipop_budget_small = small;
+        o->bipop_budget_large = large;
+        if (go_small) {
             double u1 = restart_uniform(o, 2 * (uint64_t)o->restarts);
             double u2 = restart_uniform(o, 2 * (uint64_t)o->restarts + 1);
             double ratio = 0.5 * pow(2.0, o->bipop_large_runs);
@@ -662,6 +670,8 @@ static int restart(et_opt *o, et_opt_stop why)
             o->bipop_regime = 0;
         }
     }
+    o->restarts++;
+    o->last_restart_reason = why;
     o->lambda = lam;
     o->mu = o->p.mu ? (int)fmax(1, floor((double)o->p.mu * lam / o->lambda_default)) : lam / 2;
     if (o->mu < 1)
@@ -677,7 +687,7 @@ static int restart(et_opt *o, et_opt_stop why)
     if (ensure_cap(o) != 0)
         return -1;
     memset(o->have, 0, o->cap);
-    return o->be->start(o);
+    return o->be->start(o) != 0 ? -1 : 0;
 }
 
 int et_opt_tell(et_opt *o, const double *f, size_t count)
@@ -720,11 +730,12 @@ int et_opt_tell(et_opt *o, const double *f, size_t count)
     if (local == ET_OPT_RUNNING)
         local = common_stop(o);
     o->local_stop = local;
-    if (local != ET_OPT_RUNNING && o->restart_mode && o->restarts < o->p.max_restarts &&
-        global_stop(o) == ET_OPT_RUNNING) {
-        if (restart(o, local) != 0)
+    if (local != ET_OPT_RUNNING && o->restart_mode && global_stop(o) == ET_OPT_RUNNING) {
+        int r = restart(o, local);
+        if (r < 0)
             return -1;
-        return 1;
+        if (r == 0)
+            return 1;
     }
     return 0;
 }

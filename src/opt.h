@@ -100,7 +100,7 @@ typedef struct et_opt_params {
     double tolx;          /* absolute; default 1e-11 */
     double tolupsigma;    /* default 1e20 */
     double max_condition; /* default 1e14 */
-    int max_restarts;     /* ipop-/bipop-: default 9 */
+    int max_restarts;     /* IPOP restarts, BIPOP large-population restarts: default 9 */
     double ipop_factor;   /* population factor per IPOP restart, default 2 */
     int active;           /* CMA: 1 = negative weights (default), 0 = off */
     double margin;        /* CMA with Margin alpha: 0 = off (default), < 0 = 1/(n lambda) */
