@@ -25,12 +25,17 @@ typedef struct et_config {
     int hidden[ET_MAX_LAYERS];
     int weight_bits;
     int per_channel; /* 1: requantization per output channel, 0: per layer */
+    int scale_search; /* 0 calibrated, 1 searched per layer, 2 per channel */
     /* [train], [optimizer]: see the schema table in config.c */
     char *algo;
     int lambda;
     double sigma0;
     double step_floor;
     double step_floor_end;
+    long floor_generations;
+    double margin;
+    double init_weight_sd;
+    int refit_size;
     int ridge_output;
     double ridge_alpha;
     int minibatch;

@@ -1,0 +1,180 @@
+/* run: a run directory (out/<name>/) and what lives in it. */
+#include "run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evonet_check.h"
+#include "sim.h"
+#include "util.h"
+
+char *et_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = et_malloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+    for (int k = 0; k < 8; k++)
+        p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < 8; k++)
+        v |= (uint64_t)p[k] << (8 * k);
+    return v;
+}
+
+static uint64_t dbits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+static double bitsd(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+void et_state_write(const et_train_state *s, unsigned char *b)
+{
+    uint64_t v[16] = {s->generation, s->evals, s->best_generation, s->log_bytes,
+                      dbits(s->elapsed_s), dbits(s->best_loss), dbits(s->best_trans)};
+    for (int k = 0; k < 6; k++)
+        v[7 + k] = dbits(s->best_rmse[k]);
+    for (int k = 0; k < 16; k++)
+        put64(b + 8 * k, v[k]);
+}
+
+int et_state_read(et_train_state *s, const void *buf, size_t len)
+{
+    if (len != ET_STATE_BYTES)
+        return -1;
+    const unsigned char *b = buf;
+    uint64_t v[16];
+    for (int k = 0; k < 16; k++)
+        v[k] = get64(b + 8 * k);
+    s->generation = v[0];
+    s->evals = v[1];
+    s->best_generation = v[2];
+    s->log_bytes = v[3];
+    s->elapsed_s = bitsd(v[4]);
+    s->best_loss = bitsd(v[5]);
+    s->best_trans = bitsd(v[6]);
+    for (int k = 0; k < 6; k++)
+        s->best_rmse[k] = bitsd(v[7 + k]);
+    return 0;
+}
+
+unsigned et_net_sizes(const et_config *cfg, unsigned *sizes)
+{
+    unsigned nl = 0;
+    sizes[nl++] = (unsigned)sim_n_readings(cfg->sim);
+    for (int h = 0; h < cfg->n_hidden_layers; h++)
+        sizes[nl++] = (unsigned)cfg->hidden[h];
+    sizes[nl] = SIM_POSE_DIM;
+    return nl;
+}
+
+int et_samples_sim(et_samples *s, const et_config *cfg, uint64_t first, size_t n, int keep_pose)
+{
+    memset(s, 0, sizeof *s);
+    size_t ni = sim_n_readings(cfg->sim);
+    int16_t *counts = et_malloc(sizeof(int16_t) * n * ni);
+    double *pose = et_malloc(sizeof(double) * n * SIM_POSE_DIM);
+    sim_sample(cfg->sim, cfg->seed, first, n, 1, counts, pose);
+    s->n = n;
+    s->n_in = ni;
+    s->n_out = SIM_POSE_DIM;
+    s->X = et_malloc(sizeof(int16_t) * n * ni);
+    s->T = et_malloc(sizeof(int32_t) * n * SIM_POSE_DIM);
+    for (size_t r = 0; r < n; r++) {
+        for (size_t i = 0; i < ni; i++)
+            s->X[i * n + r] = counts[r * ni + i];
+        /* Targets in the network's output units (0.01 mm, 0.01 deg), within
+         * what an int16 output can express. */
+        for (size_t k = 0; k < SIM_POSE_DIM; k++) {
+            double t = nearbyint(pose[r * SIM_POSE_DIM + k] * 100.0);
+            s->T[k * n + r] = (int32_t)(t < -32768 ? -32768 : t > 32767 ? 32767 : t);
+        }
+    }
+    free(counts);
+    if (keep_pose)
+        s->pose = pose;
+    else
+        free(pose);
+    return 0;
+}
+
+void et_samples_free(et_samples *s)
+{
+    free(s->X);
+    free(s->T);
+    free(s->pose);
+    memset(s, 0, sizeof *s);
+}
+
+et_data et_samples_data(const et_samples *s)
+{
+    return (et_data){s->X, s->T, s->n, s->n};
+}
+
+int et_run_open(const char *dir, et_run *r)
+{
+    memset(r, 0, sizeof *r);
+    r->dir = et_strdup(dir);
+    char *cp = et_path(dir, "config.ini"), *kp = et_path(dir, "checkpoint.bin");
+    int rc = -1;
+    if (et_config_load(cp, &r->cfg) != 0)
+        goto out;
+    if (et_ckpt_load(&r->ck, kp) != 0)
+        goto out;
+    size_t len;
+    const void *p = et_ckpt_get(&r->ck, ET_CKPT_STATE, &len);
+    if (!p || et_state_read(&r->st, p, len) != 0) {
+        et_error(kp, 0, "checkpoint has no valid trainer state");
+        goto out;
+    }
+    p = et_ckpt_get(&r->ck, ET_CKPT_BEST, &len);
+    char err[256];
+    if (!p || !(r->best = et_net_read(p, len, err, sizeof err))) {
+        et_error(kp, 0, "checkpoint has no valid best network%s%s", p ? ": " : "", p ? err : "");
+        goto out;
+    }
+    unsigned sizes[EVONET_MAX_LAYERS + 1];
+    unsigned nl = et_net_sizes(&r->cfg, sizes);
+    if (nl != r->best->n_layers || memcmp(sizes, r->best->sizes, sizeof(unsigned) * (nl + 1))) {
+        et_error(kp, 0, "the network in the checkpoint does not match %s", cp);
+        goto out;
+    }
+    if (evonet_validate(&r->best->net, err, sizeof err) != 0) {
+        et_error(kp, 0, "the network in the checkpoint is invalid: %s", err);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(cp);
+    free(kp);
+    if (rc != 0)
+        et_run_close(r);
+    return rc;
+}
+
+void et_run_close(et_run *r)
+{
+    et_net_free(r->best);
+    et_ckpt_free(&r->ck);
+    if (r->cfg.path || r->cfg.sim)
+        et_config_free(&r->cfg);
+    free(r->dir);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,69 @@
+/* run: a run directory (out/<name>/) and what lives in it.
+ *
+ *   config.ini      the resolved configuration (evotrain config --dump)
+ *   log.csv         one row per validation
+ *   checkpoint.bin  the whole state: optimizer, counters, best network
+ *
+ * The data a run trains on is a pure function of the configuration: the
+ * training pool is samples [0, pool) of the simulator's stream for the run's
+ * seed, validation samples start at ET_VALID_BASE and evaluation samples at
+ * ET_EVAL_BASE, so they never overlap. */
+#ifndef ET_RUN_H
+#define ET_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "checkpoint.h"
+#include "config.h"
+#include "fitness.h"
+#include "genome.h"
+
+#define ET_VALID_BASE (UINT64_C(1) << 40)
+#define ET_EVAL_BASE (UINT64_C(1) << 41)
+#define ET_SELFTEST_BASE (UINT64_C(1) << 42)
+
+/* The trainer's counters, saved in the checkpoint. */
+typedef struct et_train_state {
+    uint64_t generation, evals, best_generation, log_bytes;
+    double elapsed_s, best_loss;
+    double best_rmse[6], best_trans;
+} et_train_state;
+
+void et_state_write(const et_train_state *s, unsigned char *buf); /* ET_STATE_BYTES */
+int et_state_read(et_train_state *s, const void *buf, size_t len);
+#define ET_STATE_BYTES (8 * 16)
+
+/* Samples in the fitness layout (structure of arrays), owning their memory. */
+typedef struct et_samples {
+    int16_t *X;
+    int32_t *T;
+    double *pose; /* n x 6, exact targets (for eval), may be NULL */
+    size_t n, n_in, n_out;
+} et_samples;
+
+/* n samples of the simulator from index first (noisy). 0 or -1 (reported). */
+int et_samples_sim(et_samples *s, const et_config *cfg, uint64_t first, size_t n, int keep_pose);
+void et_samples_free(et_samples *s);
+et_data et_samples_data(const et_samples *s);
+
+/* The network's layer widths for cfg: inputs = the simulator's readings,
+ * then the hidden layers, then the 6 pose outputs. Returns the layer count. */
+unsigned et_net_sizes(const et_config *cfg, unsigned *sizes); /* EVONET_MAX_LAYERS + 1 */
+
+/* An opened run: its configuration, checkpoint and best network. */
+typedef struct et_run {
+    char *dir;
+    et_config cfg;
+    et_ckpt ck;
+    et_train_state st;
+    et_net *best;
+} et_run;
+
+int et_run_open(const char *dir, et_run *r); /* 0, or -1 reported */
+void et_run_close(et_run *r);
+
+/* dir + "/" + name, newly allocated. */
+char *et_path(const char *dir, const char *name);
+
+#endif

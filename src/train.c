@@ -1,0 +1,705 @@
+/* train: the training loop, its run directory, checkpoints, resume and signals.
+ *
+ * One generation: ask the optimizer for lambda genomes; draw the generation's
+ * minibatch from the pool (a pure function of seed and generation); score
+ * every candidate on it (OpenMP across candidates); tell. Every valid_every
+ * generations the optimizer's mean is decoded, its output layer fitted on the
+ * refit set, and its errors measured on the fixed validation set; the best
+ * validated network is kept. Nothing here depends on wall-clock time except
+ * when the run stops (time_limit_s) and what is printed, so a run resumed
+ * from any checkpoint ends with the same bits as one never interrupted. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "checkpoint.h"
+#include "commands.h"
+#include "config.h"
+#include "et_rng.h"
+#include "evonet_check.h"
+#include "fitness.h"
+#include "genome.h"
+#include "opt.h"
+#include "run.h"
+#include "sim.h"
+#include "util.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+typedef struct train_opts {
+    const char *config, *resume, *name, *out;
+    int force, threads;
+    double time_limit;
+    long max_generations, max_evals;
+} train_opts;
+
+static void train_usage(FILE *o)
+{
+    fprintf(o, "usage: evotrain [train] --config FILE [--name NAME] [--out DIR] [--force]\n"
+               "       evotrain [train] --resume DIR [--config FILE]\n"
+               "options: --threads N  --time-limit S  --max-generations N  --max-evals N\n"
+               "         -q quiet, -v verbose\n"
+               "Trains the network of FILE and writes DIR = out/NAME/ (config.ini, log.csv,\n"
+               "checkpoint.bin). An existing DIR is refused unless --force. --resume DIR\n"
+               "continues from its checkpoint; a larger budget may be given then, and\n"
+               "--config FILE is checked against the run's configuration.\n");
+}
+
+static int parse_num(const char *opt, const char *v, double lo, double hi, double *out)
+{
+    if (!v || et_parse_double(v, out) != 0 || *out < lo || *out > hi) {
+        et_error(NULL, 0, "%s needs a number in [%g, %g]", opt, lo, hi);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->out = "out";
+    o->threads = -1;
+    o->time_limit = -1;
+    o->max_generations = -1;
+    o->max_evals = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double d;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            train_usage(stdout);
+            return 1;
+        } else if (!strcmp(a, "--config") && v) {
+            o->config = v, i++;
+        } else if (!strcmp(a, "--resume") && v) {
+            o->resume = v, i++;
+        } else if (!strcmp(a, "--name") && v) {
+            o->name = v, i++;
+        } else if (!strcmp(a, "--out") && v) {
+            o->out = v, i++;
+        } else if (!strcmp(a, "--force")) {
+            o->force = 1;
+        } else if (!strcmp(a, "-q")) {
+            et_verbosity = 0;
+        } else if (!strcmp(a, "-v")) {
+            et_verbosity = 2;
+        } else if (!strcmp(a, "--threads")) {
+            if (parse_num(a, v, 0, 256, &d))
+                return -1;
+            o->threads = (int)d, i++;
+        } else if (!strcmp(a, "--time-limit")) {
+            if (parse_num(a, v, 0, 1e9, &d))
+                return -1;
+            o->time_limit = d, i++;
+        } else if (!strcmp(a, "--max-generations")) {
+            if (parse_num(a, v, 0, 1e15, &d))
+                return -1;
+            o->max_generations = (long)d, i++;
+        } else if (!strcmp(a, "--max-evals")) {
+            if (parse_num(a, v, 0, 1e15, &d))
+                return -1;
+            o->max_evals = (long)d, i++;
+        } else {
+            et_error(NULL, 0, "train: unexpected argument '%s' (see evotrain train --help)", a);
+            return -1;
+        }
+    }
+    if (!o->config && !o->resume) {
+        et_error(NULL, 0, "train: give --config FILE or --resume DIR");
+        return -1;
+    }
+    return 0;
+}
+
+/* The keys a resumed run may change: its budget and its thread count. */
+static int is_budget_key(const char *key)
+{
+    static const char *const keys[] = {"time_limit_s", "max_generations", "max_evals",
+                                       "threads"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(key, keys[i]))
+            return 1;
+    return 0;
+}
+
+static char *dump_string(const et_config *cfg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    et_config_dump(cfg, f);
+    fclose(f);
+    return buf;
+}
+
+/* 0 if b differs from a at most in budget keys; otherwise -1 with the first
+ * differing key reported. */
+static int compare_configs(const char *a, const char *b, const char *bpath)
+{
+    char *da = et_strdup(a), *db = et_strdup(b), *sa = NULL, *sb = NULL;
+    char *la = strtok_r(da, "\n", &sa), *lb = strtok_r(db, "\n", &sb);
+    char section[128] = "";
+    int rc = 0;
+    while (la || lb) {
+        if (!la || !lb) {
+            et_error(bpath, 0, "the configuration differs from the run's (a section or key "
+                               "was added or removed): refusing to resume");
+            rc = -1;
+            break;
+        }
+        if (la[0] == '[')
+            snprintf(section, sizeof section, "%s", la);
+        if (strcmp(la, lb)) {
+            char key[128];
+            size_t k = strcspn(la, " =");
+            snprintf(key, sizeof key, "%.*s", (int)k, la);
+            if (!is_budget_key(key)) {
+                et_error(bpath, 0, "%s %s differs from the run's configuration: refusing to "
+                                   "resume (only the budget and threads may change)",
+                         section, la[0] == '[' ? "section" : key);
+                rc = -1;
+                break;
+            }
+        }
+        la = strtok_r(NULL, "\n", &sa);
+        lb = strtok_r(NULL, "\n", &sb);
+    }
+    free(da);
+    free(db);
+    return rc;
+}
+
+static int write_text_atomic(const char *path, const char *text)
+{
+    et_afile af;
+    if (et_afile_open(&af, path) != 0)
+        return -1;
+    fputs(text, af.fp);
+    return et_afile_commit(&af);
+}
+
+typedef struct trainer {
+    et_config cfg;
+    char *dir, *ckpt_path, *log_path, *cfg_text;
+    unsigned sizes[EVONET_MAX_LAYERS + 1], nl;
+    et_genome *g;
+    et_fitness *fit;
+    et_opt *opt;
+    et_samples pool, valid;
+    int16_t *Xmb;
+    int32_t *Tmb;
+    double *X, *loss, *x0;
+    et_net *best, *cur;
+    double *best_x;
+    et_train_state st;
+    FILE *log;
+    int threads;
+    double out_weight[SIM_POSE_DIM];
+    double t_start, elapsed0;
+} trainer;
+
+static void trainer_free(trainer *t)
+{
+    et_opt_free(t->opt);
+    et_fitness_free(t->fit);
+    et_genome_free(t->g);
+    et_samples_free(&t->pool);
+    et_samples_free(&t->valid);
+    free(t->Xmb);
+    free(t->Tmb);
+    free(t->X);
+    free(t->loss);
+    free(t->x0);
+    free(t->best_x);
+    et_net_free(t->best);
+    et_net_free(t->cur);
+    if (t->log)
+        fclose(t->log);
+    free(t->dir);
+    free(t->ckpt_path);
+    free(t->log_path);
+    free(t->cfg_text);
+    et_config_free(&t->cfg);
+}
+
+/* The genome's calibration (bias units and base scales) for the checkpoint. */
+static size_t genome_cal_bytes(const et_genome *g)
+{
+    size_t n = g->n_layers;
+    for (unsigned l = 0; l < g->n_layers; l++)
+        n += g->sizes[l + 1];
+    return n * sizeof(double);
+}
+
+static void genome_cal_write(const et_genome *g, double *p)
+{
+    for (unsigned l = 0; l < g->n_layers; l++) {
+        *p++ = g->bias_unit[l];
+        for (unsigned o = 0; o < g->sizes[l + 1]; o++)
+            *p++ = g->base_scale[l][o];
+    }
+}
+
+static void genome_cal_read(et_genome *g, const double *p)
+{
+    for (unsigned l = 0; l < g->n_layers; l++) {
+        g->bias_unit[l] = *p++;
+        for (unsigned o = 0; o < g->sizes[l + 1]; o++)
+            g->base_scale[l][o] = *p++;
+    }
+}
+
+static int save_checkpoint(trainer *t)
+{
+    et_ckpt c;
+    et_ckpt_init(&c);
+    et_ckpt_add(&c, ET_CKPT_CONFIG, t->cfg_text, strlen(t->cfg_text));
+    unsigned char sb[ET_STATE_BYTES];
+    t->st.elapsed_s = t->elapsed0 + (now_s() - t->t_start);
+    et_state_write(&t->st, sb);
+    et_ckpt_add(&c, ET_CKPT_STATE, sb, sizeof sb);
+    size_t n = et_opt_state_size(t->opt);
+    unsigned char *ob = et_malloc(n);
+    et_opt_save(t->opt, ob, n);
+    et_ckpt_add(&c, ET_CKPT_OPT, ob, n);
+    free(ob);
+    n = et_net_bytes(t->best);
+    unsigned char *nb = et_malloc(n);
+    et_net_write(t->best, nb);
+    et_ckpt_add(&c, ET_CKPT_BEST, nb, n);
+    free(nb);
+    n = genome_cal_bytes(t->g);
+    double *gb = et_malloc(n);
+    genome_cal_write(t->g, gb);
+    et_ckpt_add(&c, ET_CKPT_GENOME, gb, n);
+    free(gb);
+    et_ckpt_add(&c, ET_CKPT_BESTX, t->best_x, t->g->dim * sizeof(double));
+    int rc = et_ckpt_save(&c, t->ckpt_path);
+    et_ckpt_free(&c);
+    return rc;
+}
+
+static int load_checkpoint(trainer *t)
+{
+    et_ckpt c;
+    if (et_ckpt_load(&c, t->ckpt_path) != 0)
+        return -1;
+    int rc = -1;
+    size_t len;
+    const void *p;
+    char err[256];
+    p = et_ckpt_get(&c, ET_CKPT_CONFIG, &len);
+    if (!p) {
+        et_error(t->ckpt_path, 0, "checkpoint lacks its configuration");
+        goto out;
+    }
+    char *ctext = et_malloc(len + 1);
+    memcpy(ctext, p, len);
+    ctext[len] = '\0';
+    int same = compare_configs(ctext, t->cfg_text, t->ckpt_path);
+    free(ctext);
+    if (same != 0)
+        goto out;
+    p = et_ckpt_get(&c, ET_CKPT_STATE, &len);
+    if (!p || et_state_read(&t->st, p, len) != 0) {
+        et_error(t->ckpt_path, 0, "checkpoint: bad trainer state");
+        goto out;
+    }
+    p = et_ckpt_get(&c, ET_CKPT_OPT, &len);
+    if (!p || et_opt_load(t->opt, p, len) != 0) {
+        et_error(t->ckpt_path, 0, "checkpoint: bad optimizer state");
+        goto out;
+    }
+    p = et_ckpt_get(&c, ET_CKPT_BEST, &len);
+    et_net *b = p ? et_net_read(p, len, err, sizeof err) : NULL;
+    if (!b || b->n_layers != t->nl ||
+        memcmp(b->sizes, t->sizes, sizeof(unsigned) * (t->nl + 1))) {
+        et_error(t->ckpt_path, 0, "checkpoint: bad best network");
+        et_net_free(b);
+        goto out;
+    }
+    et_net_copy(t->best, b);
+    et_net_free(b);
+    p = et_ckpt_get(&c, ET_CKPT_GENOME, &len);
+    if (!p || len != genome_cal_bytes(t->g)) {
+        et_error(t->ckpt_path, 0, "checkpoint: bad genome calibration");
+        goto out;
+    }
+    genome_cal_read(t->g, p);
+    p = et_ckpt_get(&c, ET_CKPT_BESTX, &len);
+    if (!p || len != t->g->dim * sizeof(double)) {
+        et_error(t->ckpt_path, 0, "checkpoint: bad best genome");
+        goto out;
+    }
+    memcpy(t->best_x, p, len);
+    rc = 0;
+out:
+    et_ckpt_free(&c);
+    return rc;
+}
+
+/* The generation's minibatch: minibatch draws from the pool, keyed by
+ * (seed, generation), gathered into the fitness layout. */
+static et_data draw_minibatch(trainer *t, uint64_t gen)
+{
+    size_t B = (size_t)t->cfg.minibatch, P = t->pool.n, ni = t->pool.n_in;
+    gsl_rng *r = et_rng_alloc();
+    et_rng_key(r, t->cfg.seed, ET_STREAM_TRAIN, gen);
+    for (size_t s = 0; s < B; s++) {
+        size_t k = (size_t)gsl_rng_uniform_int(r, P);
+        for (size_t i = 0; i < ni; i++)
+            t->Xmb[i * B + s] = t->pool.X[i * P + k];
+        for (size_t o = 0; o < SIM_POSE_DIM; o++)
+            t->Tmb[o * B + s] = t->pool.T[o * P + k];
+    }
+    gsl_rng_free(r);
+    return (et_data){t->Xmb, t->Tmb, B, B};
+}
+
+static double floor_at(const trainer *t, uint64_t gen)
+{
+    double a = (double)gen / (double)t->cfg.floor_generations;
+    a = a > 1 ? 1 : a;
+    return t->cfg.step_floor + (t->cfg.step_floor_end - t->cfg.step_floor) * a;
+}
+
+/* Validates genome x: decode, fit the output layer on the refit set, errors
+ * on the validation set; keeps it if it is the best so far. */
+static void validate(trainer *t, const double *x, et_errors *e)
+{
+    size_t R = (size_t)t->cfg.refit_size < t->pool.n ? (size_t)t->cfg.refit_size : t->pool.n;
+    /* The refit set is the start of the pool (the pool is in sample order, so
+     * this is a fixed, deterministic subset). */
+    et_data refit = {t->pool.X, t->pool.T, R, t->pool.n};
+    et_fitness_eval(t->fit, x, &refit, 0, t->cur);
+    et_data vd = et_samples_data(&t->valid);
+    et_fitness_errors(t->fit, t->cur, &vd, 0, e);
+    if (e->loss < t->st.best_loss) {
+        t->st.best_loss = e->loss;
+        t->st.best_generation = t->st.generation;
+        t->st.best_trans = e->trans_rmse;
+        for (int k = 0; k < 6; k++)
+            t->st.best_rmse[k] = e->rmse[k];
+        et_net_copy(t->best, t->cur);
+        memcpy(t->best_x, x, t->g->dim * sizeof(double));
+    }
+}
+
+static void log_row(trainer *t, double best, double median, const et_errors *e)
+{
+    double el = t->elapsed0 + (now_s() - t->t_start);
+    fprintf(t->log, "%llu,%llu,%.2f,%.6g,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n",
+            (unsigned long long)t->st.generation, (unsigned long long)t->st.evals, el, best,
+            median, et_opt_sigma(t->opt), e->loss, e->trans_rmse, e->rmse[0], e->rmse[1],
+            e->rmse[2], e->rmse[3], e->rmse[4], e->rmse[5]);
+    fflush(t->log);
+    t->st.log_bytes = (uint64_t)ftell(t->log);
+}
+
+static const char log_header[] =
+    "generation,evals,elapsed_s,best_loss,median_loss,sigma,valid_loss,valid_trans_mm,"
+    "valid_x_mm,valid_y_mm,valid_z_mm,valid_roll_deg,valid_pitch_deg,valid_yaw_deg\n";
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void progress(trainer *t, int final, double evals_rate)
+{
+    static double last;
+    double now = now_s();
+    int tty = isatty(STDERR_FILENO);
+    if (et_verbosity < 1 || (!final && now - last < (tty ? 0.25 : 5.0)))
+        return;
+    last = now;
+    double el = t->elapsed0 + (now - t->t_start);
+    double rem = -1;
+    if (t->cfg.time_limit_s > 0)
+        rem = t->cfg.time_limit_s - el;
+    if (t->cfg.max_generations > 0 && t->st.generation > 0) {
+        double r = el / (double)t->st.generation *
+                   (double)(t->cfg.max_generations - (long)t->st.generation);
+        rem = rem < 0 || r < rem ? r : rem;
+    }
+    const double *r = t->st.best_rmse;
+    char line[256];
+    snprintf(line, sizeof line,
+             "gen %llu  %.0f evals/s  valid %.3f mm  %.2f/%.2f/%.2f deg  %.0fs elapsed%s",
+             (unsigned long long)t->st.generation, evals_rate, t->st.best_trans, r[3], r[4], r[5],
+             el, "");
+    if (rem >= 0 && !final)
+        snprintf(line + strlen(line), sizeof line - strlen(line), "  %.0fs left", rem);
+    if (tty)
+        fprintf(stderr, "\r%-100s%s", line, final ? "\n" : "");
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_opts o;
+    int prc = parse_args(argc, argv, &o);
+    if (prc)
+        return prc > 0 ? ET_EXIT_OK : ET_EXIT_USAGE;
+    trainer T = {0};
+    trainer *t = &T;
+    int rc = ET_EXIT_INPUT;
+
+    /* The configuration: the file given, or the run's own on resume. */
+    if (o.resume) {
+        t->dir = et_strdup(o.resume);
+        char *cp = et_path(t->dir, "config.ini");
+        int lrc = et_config_load(o.config ? o.config : cp, &t->cfg);
+        free(cp);
+        if (lrc != 0)
+            goto out;
+    } else {
+        if (et_config_load(o.config, &t->cfg) != 0)
+            goto out;
+        const char *name = o.name ? o.name : t->cfg.name;
+        if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
+            et_error(o.config, 0, "run name '%s' is not a plain directory name", name);
+            goto out;
+        }
+        t->dir = et_path(o.out, name);
+    }
+    if (o.threads >= 0)
+        t->cfg.threads = o.threads;
+    if (o.time_limit >= 0)
+        t->cfg.time_limit_s = o.time_limit;
+    if (o.max_generations >= 0)
+        t->cfg.max_generations = o.max_generations;
+    if (o.max_evals >= 0)
+        t->cfg.max_evals = o.max_evals;
+    t->cfg_text = dump_string(&t->cfg);
+    t->ckpt_path = et_path(t->dir, "checkpoint.bin");
+    t->log_path = et_path(t->dir, "log.csv");
+
+    /* The run directory: never overwrite a run unless asked. */
+    if (!o.resume) {
+        struct stat sb;
+        if (stat(t->dir, &sb) == 0) {
+            if (!o.force) {
+                et_error(t->dir, 0, "run directory exists (use --force to overwrite it, or "
+                                    "--resume %s to continue it)",
+                         t->dir);
+                rc = ET_EXIT_INPUT;
+                goto out;
+            }
+            unlink(t->ckpt_path);
+            unlink(t->log_path);
+        } else {
+            mkdir(o.out, 0777); /* may exist */
+            if (mkdir(t->dir, 0777) != 0) {
+                et_error(t->dir, 0, "cannot create run directory: %s", strerror(errno));
+                goto out;
+            }
+        }
+        char *cp = et_path(t->dir, "config.ini");
+        int w = write_text_atomic(cp, t->cfg_text);
+        free(cp);
+        if (w != 0)
+            goto out;
+    }
+
+    t->threads = t->cfg.threads;
+#ifdef _OPENMP
+    if (t->threads <= 0)
+        t->threads = omp_get_num_procs();
+    omp_set_num_threads(t->threads);
+#else
+    t->threads = 1;
+#endif
+
+    /* The network and its search space. */
+    t->nl = et_net_sizes(&t->cfg, t->sizes);
+    char err[256];
+    t->g = et_genome_alloc(t->sizes, t->nl, t->cfg.ridge_output, t->cfg.scale_search, err,
+                           sizeof err);
+    if (!t->g) {
+        et_error(t->cfg.path, 0, "%s", err);
+        goto out;
+    }
+    t->g->per_layer = !t->cfg.per_channel;
+    size_t dim = t->g->dim;
+    for (int k = 0; k < SIM_POSE_DIM; k++)
+        t->out_weight[k] = k < 3 ? 1.0 : t->cfg.rot_weight;
+
+    /* Data: a pure function of the configuration. */
+    double t0 = now_s();
+    et_samples_sim(&t->pool, &t->cfg, 0, (size_t)t->cfg.pool_size, 0);
+    et_samples_sim(&t->valid, &t->cfg, ET_VALID_BASE, (size_t)t->cfg.valid_size, 0);
+    if (et_verbosity >= 2)
+        et_info("evotrain: simulated %d + %d samples in %.1fs\n", t->cfg.pool_size,
+                t->cfg.valid_size, now_s() - t0);
+    size_t maxb = (size_t)t->cfg.minibatch;
+    maxb = (size_t)t->cfg.refit_size > maxb ? (size_t)t->cfg.refit_size : maxb;
+    maxb = maxb < 4096 ? 4096 : maxb;
+    t->fit = et_fitness_alloc(t->g, t->out_weight, t->cfg.ridge_alpha, maxb, t->threads);
+    t->Xmb = et_malloc(sizeof(int16_t) * (size_t)t->cfg.minibatch * t->pool.n_in);
+    t->Tmb = et_malloc(sizeof(int32_t) * (size_t)t->cfg.minibatch * SIM_POSE_DIM);
+    t->best = et_net_alloc(t->sizes, t->nl);
+    t->cur = et_net_alloc(t->sizes, t->nl);
+    t->best_x = et_calloc(dim, sizeof(double));
+    t->x0 = et_malloc(dim * sizeof(double));
+    et_genome_init(t->g, t->cfg.seed, t->cfg.init_weight_sd, t->x0);
+    et_data cal = et_samples_data(&t->pool);
+    et_fitness_calibrate(t->g, t->x0, &cal);
+
+    /* The optimizer. */
+    et_opt_params p;
+    et_opt_params_default(&p);
+    p.lambda = t->cfg.lambda;
+    p.seed = t->cfg.seed;
+    p.max_evals = 0;
+    p.tolfun = 0; /* minibatch noise is not convergence: the budget decides */
+    p.tolx = 0;
+    t->opt = et_opt_alloc(t->cfg.algo, dim, &p);
+    if (!t->opt) {
+        et_error(t->cfg.path, 0, "[train] algo = %s: cannot start it (algorithms: %s)",
+                 t->cfg.algo, et_opt_algorithms());
+        goto out;
+    }
+    double *grid = et_malloc(dim * sizeof(double));
+    et_genome_grid(t->g, grid);
+    et_opt_set_grid(t->opt, grid);
+    free(grid);
+    if (et_opt_set_x0(t->opt, t->x0, t->cfg.sigma0) != 0)
+        goto out;
+    if (t->cfg.margin != 0)
+        et_opt_set_margin(t->opt, t->cfg.margin);
+    t->st.best_loss = INFINITY;
+    t->st.best_trans = NAN;
+    for (int k = 0; k < 6; k++)
+        t->st.best_rmse[k] = NAN;
+    memcpy(t->best_x, t->x0, dim * sizeof(double));
+
+    if (o.resume) {
+        if (load_checkpoint(t) != 0)
+            goto out;
+        /* Rows logged after the checkpoint will be recomputed: drop them. */
+        if (truncate(t->log_path, (off_t)t->st.log_bytes) != 0) {
+            et_error(t->log_path, 0, "cannot truncate: %s", strerror(errno));
+            goto out;
+        }
+        t->log = fopen(t->log_path, "a");
+    } else {
+        et_errors e;
+        validate(t, t->x0, &e);
+        t->log = fopen(t->log_path, "w");
+        if (t->log) {
+            fputs(log_header, t->log);
+            log_row(t, NAN, NAN, &e);
+        }
+    }
+    if (!t->log) {
+        et_error(t->log_path, 0, "cannot open: %s", strerror(errno));
+        goto out;
+    }
+    t->elapsed0 = t->st.elapsed_s;
+    t->t_start = now_s();
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    size_t cap_lambda = et_opt_lambda_max(t->opt);
+    t->X = et_malloc(sizeof(double) * cap_lambda * dim);
+    t->loss = et_malloc(sizeof(double) * cap_lambda);
+    double *sorted = et_malloc(sizeof(double) * cap_lambda);
+    double rate_t = now_s();
+    uint64_t rate_e = t->st.evals;
+    double rate = 0;
+    const char *why = "budget";
+    for (;;) {
+        double el = t->elapsed0 + (now_s() - t->t_start);
+        if (stop_signal) {
+            why = "interrupted";
+            break;
+        }
+        if (t->cfg.max_generations > 0 && t->st.generation >= (uint64_t)t->cfg.max_generations)
+            break;
+        if (t->cfg.max_evals > 0 && t->st.evals >= (uint64_t)t->cfg.max_evals)
+            break;
+        if (t->cfg.time_limit_s > 0 && el >= t->cfg.time_limit_s) {
+            why = "time limit";
+            break;
+        }
+        et_opt_stop s = et_opt_test(t->opt);
+        if (s != ET_OPT_RUNNING) {
+            why = et_opt_stop_name(s);
+            break;
+        }
+        uint64_t gen = t->st.generation;
+        et_opt_set_step_floor(t->opt, floor_at(t, gen));
+        size_t lambda = et_opt_lambda(t->opt);
+        if (et_opt_ask(t->opt, t->X, lambda) != 0)
+            goto out;
+        et_data mb = draw_minibatch(t, gen);
+        et_fitness_eval_all(t->fit, t->X, lambda, &mb, t->loss);
+        memcpy(sorted, t->loss, lambda * sizeof(double));
+        qsort(sorted, lambda, sizeof(double), cmp_d);
+        if (et_opt_tell(t->opt, t->loss, lambda) < 0)
+            goto out;
+        t->st.generation++;
+        t->st.evals += lambda;
+        if (t->st.generation % (uint64_t)t->cfg.valid_every == 0) {
+            et_errors e;
+            validate(t, et_opt_mean(t->opt), &e);
+            log_row(t, sorted[0], sorted[lambda / 2], &e);
+        }
+        if (t->st.generation % (uint64_t)t->cfg.checkpoint_every == 0 && save_checkpoint(t) != 0)
+            goto out;
+        double nw = now_s();
+        if (nw - rate_t > 1.0) {
+            rate = (double)(t->st.evals - rate_e) / (nw - rate_t);
+            rate_t = nw;
+            rate_e = t->st.evals;
+        }
+        progress(t, 0, rate);
+    }
+    free(sorted);
+    /* The last generation's mean gets its validation too. */
+    if (t->st.generation % (uint64_t)t->cfg.valid_every != 0) {
+        et_errors e;
+        validate(t, et_opt_mean(t->opt), &e);
+        log_row(t, NAN, NAN, &e);
+    }
+    if (save_checkpoint(t) != 0)
+        goto out;
+    progress(t, 1, rate);
+    et_info("evotrain: %s after %llu generations, %llu evaluations; best validation at "
+            "generation %llu: %.3f mm, %.2f/%.2f/%.2f deg (RMSE); run in %s\n",
+            why, (unsigned long long)t->st.generation, (unsigned long long)t->st.evals,
+            (unsigned long long)t->st.best_generation, t->st.best_trans, t->st.best_rmse[3],
+            t->st.best_rmse[4], t->st.best_rmse[5], t->dir);
+    rc = stop_signal ? ET_EXIT_INTERRUPTED : ET_EXIT_OK;
+out:
+    trainer_free(t);
+    return rc;
+}
