@@ -83,14 +83,16 @@ double et_net_get_scale(const et_net *n, unsigned l, unsigned o)
     return ldexp((double)n->m[l][o], -(16 + n->s[l][o]));
 }
 
-/* Layout: u32 n_layers, u32 sizes[n_layers + 1], then per layer the weight
- * bytes, biases (i32 LE), mults (u16 LE), shifts (u8), padded lengths. */
+/* Canonical layout, independent of the kernel's storage (which may change
+ * with its ABI version): u32 n_layers, u32 sizes[n_layers + 1], then per
+ * layer the weights as int8 in [o][i] order, biases (i32 LE), mults (u16 LE)
+ * and shifts (u8) of the n_out real outputs. */
 size_t et_net_bytes(const et_net *n)
 {
     size_t b = 4 + 4 * (size_t)(n->n_layers + 1);
     for (unsigned l = 0; l < n->n_layers; l++) {
-        size_t po = EVONET_PAD(n->sizes[l + 1]);
-        b += po * n->sizes[l] + po * 4 + po * 2 + po;
+        size_t no = n->sizes[l + 1];
+        b += no * n->sizes[l] + no * 4 + no * 2 + no;
     }
     return b;
 }
@@ -115,17 +117,18 @@ void et_net_write(const et_net *n, unsigned char *p)
     for (unsigned l = 0; l <= n->n_layers; l++)
         put32(&p, n->sizes[l]);
     for (unsigned l = 0; l < n->n_layers; l++) {
-        size_t po = EVONET_PAD(n->sizes[l + 1]);
-        memcpy(p, n->w[l], po * n->sizes[l]);
-        p += po * n->sizes[l];
-        for (size_t o = 0; o < po; o++)
+        unsigned ni = n->sizes[l], no = n->sizes[l + 1];
+        for (unsigned o = 0; o < no; o++)
+            for (unsigned i = 0; i < ni; i++)
+                *p++ = (unsigned char)(int8_t)et_net_get_w(n, l, o, i);
+        for (unsigned o = 0; o < no; o++)
             put32(&p, (uint32_t)n->b[l][o]);
-        for (size_t o = 0; o < po; o++) {
+        for (unsigned o = 0; o < no; o++) {
             *p++ = (unsigned char)(n->m[l][o] & 0xff);
             *p++ = (unsigned char)(n->m[l][o] >> 8);
         }
-        memcpy(p, n->s[l], po);
-        p += po;
+        for (unsigned o = 0; o < no; o++)
+            *p++ = n->s[l][o];
     }
 }
 
@@ -156,15 +159,16 @@ et_net *et_net_read(const unsigned char *p, size_t len, char *err, size_t errlen
         return NULL;
     }
     for (unsigned l = 0; l < nl; l++) {
-        size_t po = EVONET_PAD(sizes[l + 1]);
-        memcpy(n->w[l], p, po * sizes[l]);
-        p += po * sizes[l];
-        for (size_t o = 0; o < po; o++)
+        unsigned ni = sizes[l], no = sizes[l + 1];
+        for (unsigned o = 0; o < no; o++)
+            for (unsigned i = 0; i < ni; i++)
+                et_net_set_w(n, l, o, i, (int8_t)*p++);
+        for (unsigned o = 0; o < no; o++)
             n->b[l][o] = (int32_t)get32(&p);
-        for (size_t o = 0; o < po; o++, p += 2)
+        for (unsigned o = 0; o < no; o++, p += 2)
             n->m[l][o] = (uint16_t)(p[0] | (p[1] << 8));
-        memcpy(n->s[l], p, po);
-        p += po;
+        for (unsigned o = 0; o < no; o++)
+            n->s[l][o] = *p++;
     }
     return n;
 }

@@ -597,6 +597,7 @@ int cmd_train(int argc, char **argv)
         t->st.best_rmse[k] = NAN;
     memcpy(t->best_x, t->x0, dim * sizeof(double));
 
+    t->t_start = now_s();
     if (o.resume) {
         if (load_checkpoint(t) != 0)
             goto out;
@@ -620,7 +621,6 @@ int cmd_train(int argc, char **argv)
         goto out;
     }
     t->elapsed0 = t->st.elapsed_s;
-    t->t_start = now_s();
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
