@@ -22,11 +22,22 @@
  * - weights are stored offset by +128 as uint8: u = w + 128, u in [0, 255]
  *   (w in [-128, 127]); the kernel subtracts 128 * sum_i x[i] once per layer,
  *   which is exact.
- * - outputs are processed in groups of EVONET_GROUP; weights are interleaved
- *   within a group, input by input: u[(g * n_in + i) * EVONET_GROUP + k] is the
- *   weight of output g * EVONET_GROUP + k for input i. n_out is padded up to a
- *   multiple of EVONET_GROUP (see EVONET_PAD); padded outputs have u = 128,
- *   bias 0, mult 1, shift 1 and are computed but never stored.
+ * - outputs are processed in groups of EVONET_GROUP (8): eight accumulators
+ *   fill the Cortex-M0's registers (eight low for the multiplies, the adds
+ *   also reach r8-r12), so each input load and loop step serves eight MACs.
+ *   Weights are interleaved within a group, input by input:
+ *   u[(g * n_in + i) * EVONET_GROUP + k] is the weight of output
+ *   g * EVONET_GROUP + k for input i. n_out is padded up to a multiple of
+ *   EVONET_GROUP (see EVONET_PAD); padded outputs have u = 128 (weight 0)
+ *   and bias 0, so their accumulator is exactly 0; their mult and shift
+ *   entries must exist but are never used in arithmetic (any value). A final
+ *   group with at most four real outputs reads only the first four weights
+ *   of each eight.
+ * - bias, mult and shift are plain arrays of EVONET_PAD(n_out) entries.
+ *
+ * ABI version 2 (EVONET_GROUP 4 -> 8) changed only the weight interleaving
+ * and the padding; the weight encoding, the arrays and the arithmetic are
+ * those of version 1.
  *
  * Rounding: floor (toward minus infinity), computed exactly with two
  * 16x16->32 products (see evonet.c). Round-to-nearest costs one add per
@@ -50,7 +61,7 @@
  * was made for, and refuses to compile against another (see export). */
 #define EVONET_ABI_VERSION 2
 
-/* Outputs computed together per pass over the inputs. */
+/* Outputs computed together per pass over the inputs; part of the layout. */
 #define EVONET_GROUP 8
 #define EVONET_PAD(n) (((n) + EVONET_GROUP - 1) / EVONET_GROUP * EVONET_GROUP)
 
@@ -80,8 +91,8 @@ typedef struct evonet {
 } evonet;
 
 /* Scratch bytes evonet_forward needs: two activation buffers of the widest
- * hidden layer, padded to a multiple of 4. A compile-time bound for firmware
- * is EVONET_SCRATCH_BYTES(widest hidden layer). */
+ * hidden layer, padded to a multiple of EVONET_GROUP. A compile-time bound
+ * for firmware is EVONET_SCRATCH_BYTES(widest hidden layer). */
 #define EVONET_SCRATCH_BYTES(max_hidden) (2 * EVONET_PAD(max_hidden))
 size_t evonet_scratch_bytes(const evonet *net);
 

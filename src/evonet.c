@@ -61,14 +61,14 @@ void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t 
                 for (unsigned k = 0; k < EVONET_GROUP; k++)
                     a[k] += v * *w++;
             }
-            for (unsigned k = 0; k < EVONET_GROUP; k++) {
+            for (unsigned k = 0; k < EVONET_GROUP && o + k < L->n_out; k++) {
                 int32_t y = requant((int32_t)a[k], L->mult[o + k], L->shift[o + k]);
                 int32_t lo = last ? -32768 : 0, hi = last ? 32767 : 255;
                 y = y < lo ? lo : y > hi ? hi : y;
-                if (!last)
-                    o8[o + k] = (uint8_t)y;
-                else if (o + k < L->n_out)
+                if (last)
                     out[o + k] = (int16_t)y;
+                else
+                    o8[o + k] = (uint8_t)y;
             }
         }
         x = o8;
