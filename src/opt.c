@@ -261,6 +261,7 @@ et_opt *et_opt_alloc(const char *algo, size_t n, const et_opt_params *pin)
     o->hist_cap = HIST_CAP;
     o->hist_best = et_calloc(HIST_CAP, sizeof(double));
     o->hist_med = et_calloc(HIST_CAP, sizeof(double));
+    o->hist_tmp = et_calloc(HIST_CAP, sizeof(double));
     o->best_f = INFINITY;
     o->sigma = o->sigma0 = o->sigma0_run = 1.0;
     if (be->init(o) != 0 || ensure_cap(o) != 0) {
@@ -284,6 +285,7 @@ void et_opt_free(et_opt *o)
     free(o->best_x);
     free(o->hist_best);
     free(o->hist_med);
+    free(o->hist_tmp);
     free(o->X);
     free(o->Y);
     free(o->Z);
@@ -547,8 +549,7 @@ static double median_of(double *v, size_t n)
 
 /* Stagnation (Hansen's tutorial, B.3, with pycma's minimum length): over the
  * last W generations, the median of the newest 30% of best and of median f is
- * not better than that of the oldest 30%. Checked every 10 generations with a
- * scratch array taken from the (idle between generations) Z buffer. */
+ * not better than that of the oldest 30%. Checked every 10 generations. */
 static int stagnating(et_opt *o)
 {
     uint64_t g = o->gen_local;
@@ -559,9 +560,9 @@ static int stagnating(et_opt *o)
     if (w > o->hist_cap)
         w = o->hist_cap;
     size_t part = (size_t)(0.3 * (double)w);
-    if (part < 2 || part > o->cap * o->n)
+    if (part < 2)
         return 0;
-    double *tmp = o->Z;
+    double *tmp = o->hist_tmp;
     const double *hs[2] = {o->hist_best, o->hist_med};
     int stag = 1;
     for (int h = 0; h < 2 && stag; h++) {
@@ -582,9 +583,10 @@ static et_opt_stop common_stop(et_opt *o)
     size_t lam = (size_t)o->lambda;
     const double *f = o->fit;
     double fb = f[o->order[0]];
-    /* flat fitness: the best and the 70th percentile are equal */
+    /* flat fitness: the best and the 70th percentile are equal. Not with a
+     * grid, where rounding makes plateaus the normal case, not a dead end. */
     size_t q = (size_t)ceil(0.7 * (double)lam) - 1;
-    if (lam >= 3 && fb == f[o->order[q]])
+    if (lam >= 3 && !o->has_grid && fb == f[o->order[q]])
         return ET_OPT_STOP_FLATFITNESS;
     /* tolfun: recent best values and this generation's values within tolfun */
     uint64_t len = 10 + (uint64_t)ceil(30.0 * (double)o->n / (double)lam);

@@ -82,7 +82,7 @@ typedef enum et_opt_stop {
     ET_OPT_STOP_NOEFFECTAXIS,  /* a principal-axis step no longer changes the mean */
     ET_OPT_STOP_NOEFFECTCOORD, /* a coordinate step no longer changes the mean */
     ET_OPT_STOP_TOLUPSIGMA,    /* sigma grew by > tolupsigma: diverging */
-    ET_OPT_STOP_FLATFITNESS,   /* most of the population has equal fitness */
+    ET_OPT_STOP_FLATFITNESS,   /* 70% of the population has equal fitness (not with a grid) */
     ET_OPT_STOP_NUMERIC,       /* eigendecomposition failed or state non-finite */
     ET_OPT_STOP_COUNT_
 } et_opt_stop;
@@ -245,7 +245,7 @@ struct et_opt {
     double *best_x;
     int have_best;
     /* termination history: best and median f per local generation */
-    double *hist_best, *hist_med;
+    double *hist_best, *hist_med, *hist_tmp;
     size_t hist_cap;
     double range_recent; /* f range over the tolfun window, updated in tell */
     et_opt_stop local_stop;
