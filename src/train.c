@@ -261,12 +261,14 @@ static void genome_cal_write(const et_genome *g, double *p)
     }
 }
 
-static void genome_cal_read(et_genome *g, const double *p)
+/* p may be unaligned (it points into the checkpoint's bytes). */
+static void genome_cal_read(et_genome *g, const unsigned char *p)
 {
     for (unsigned l = 0; l < g->n_layers; l++) {
-        g->bias_unit[l] = *p++;
-        for (unsigned o = 0; o < g->sizes[l + 1]; o++)
-            g->base_scale[l][o] = *p++;
+        memcpy(&g->bias_unit[l], p, sizeof(double));
+        p += sizeof(double);
+        memcpy(g->base_scale[l], p, sizeof(double) * g->sizes[l + 1]);
+        p += sizeof(double) * g->sizes[l + 1];
     }
 }
 
@@ -684,12 +686,9 @@ int cmd_train(int argc, char **argv)
         progress(t, 0, rate);
     }
     free(sorted);
-    /* The last generation's mean gets its validation too. */
-    if (t->st.generation % (uint64_t)t->cfg.valid_every != 0) {
-        et_errors e;
-        validate(t, et_opt_mean(t->opt), &e);
-        log_row(t, NAN, NAN, &e);
-    }
+    /* No extra validation at the stop: the best network is chosen among
+     * validations every valid_every generations only, so a run stopped and
+     * resumed anywhere picks the same one as a run never stopped. */
     if (save_checkpoint(t) != 0)
         goto out;
     progress(t, 1, rate);
