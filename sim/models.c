@@ -4,9 +4,9 @@
 #include <string.h>
 
 const struct sim_model sim_models[] = {
-    {"cuboid", sim_field_cuboid, NULL,
+    {"cuboid", sim_field_cuboid, NULL, NULL, 0,
      "homogeneous cuboid, analytical field inside and outside (as magpylib)"},
-    {"dipole", sim_field_dipole, NULL,
+    {"dipole", sim_field_dipole, sim_field_dipole_n, NULL, 1,
      "point dipole at the centre, moment J*V/mu0 with V the cuboid's volume"},
 };
 

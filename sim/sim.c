@@ -76,40 +76,75 @@ static void to_magnet(const double Rw[9], const double cw[3], const double s[3],
         p[i] = Rw[i] * d0 + Rw[3 + i] * d1 + Rw[6 + i] * d2;
 }
 
+/* Per magnet: gather the sensor positions into the magnet's frame (or, for an
+ * isotropic model, world axes around its centre), evaluate the model on all of
+ * them at once, and add the fields back in world axes. */
 void sim_forward_field(const struct sim_scenario *sc, const double pose[SIM_POSE_DIM], double *B_mT)
 {
+    const size_t ns = sc->n_sen;
     double R[9];
+    double px[SIM_MAX_SENSORS], py[SIM_MAX_SENSORS], pz[SIM_MAX_SENSORS];
+    double bx[SIM_MAX_SENSORS], by[SIM_MAX_SENSORS], bz[SIM_MAX_SENSORS];
+    double Bw[3][SIM_MAX_SENSORS]; /* world field at each sensor, T */
     sim_rotation(pose[3], pose[4], pose[5], R);
-    /* Field per sensor in world coordinates, T; a few sensors, so on the stack. */
-    double Bs[3 * 64];
-    size_t done = 0;
-    while (done < sc->n_sen) {
-        size_t chunk = sc->n_sen - done < 64 ? sc->n_sen - done : 64;
-        memset(Bs, 0, 3 * chunk * sizeof(double));
-        for (size_t j = 0; j < sc->n_mag; j++) {
-            const struct sim_magnet *m = &sc->mag[j];
-            double Rw[9], cw[3];
-            magnet_in_world(m, R, pose, Rw, cw);
-            for (size_t i = 0; i < chunk; i++) {
-                double p[3], Bl[3];
-                to_magnet(Rw, cw, sc->sen[done + i].pos, p);
-                m->model->field(&m->geom, p, Bl);
-                for (int a = 0; a < 3; a++)
-                    Bs[3 * i + a] +=
-                        Rw[3 * a] * Bl[0] + Rw[3 * a + 1] * Bl[1] + Rw[3 * a + 2] * Bl[2];
+    for (int a = 0; a < 3; a++)
+        memset(Bw[a], 0, ns * sizeof(double));
+    for (size_t j = 0; j < sc->n_mag; j++) {
+        const struct sim_magnet *m = &sc->mag[j];
+        const struct sim_model *model = m->model;
+        double Rw[9], cw[3];
+        struct sim_magnet_geom gw;
+        const struct sim_magnet_geom *g = &m->geom;
+        magnet_in_world(m, R, pose, Rw, cw);
+        if (model->isotropic) {
+            gw = m->geom;
+            for (int a = 0; a < 3; a++)
+                gw.J[a] = Rw[3 * a] * m->J[0] + Rw[3 * a + 1] * m->J[1] + Rw[3 * a + 2] * m->J[2];
+            g = &gw;
+            for (size_t i = 0; i < ns; i++) {
+                px[i] = sc->sen[i].pos[0] - cw[0];
+                py[i] = sc->sen[i].pos[1] - cw[1];
+                pz[i] = sc->sen[i].pos[2] - cw[2];
+            }
+        } else {
+            for (size_t i = 0; i < ns; i++) {
+                double p[3];
+                to_magnet(Rw, cw, sc->sen[i].pos, p);
+                px[i] = p[0], py[i] = p[1], pz[i] = p[2];
             }
         }
-        for (size_t r = 0; r < sc->n_rd; r++) {
-            const struct sim_reading *rd = &sc->rd[r];
-            if (rd->sensor < done || rd->sensor >= done + chunk)
-                continue;
-            const double *b = &Bs[3 * (rd->sensor - done)];
-            double v = 0;
-            for (int a = 0; a < 3; a++)
-                v += rd->u[a] * (1e3 * b[a] + sc->background[a]);
-            B_mT[r] = v;
+        if (model->field_n) {
+            model->field_n(g, ns, px, py, pz, bx, by, bz);
+        } else {
+            for (size_t i = 0; i < ns; i++) {
+                double p[3] = {px[i], py[i], pz[i]}, b[3];
+                model->field(g, p, b);
+                bx[i] = b[0], by[i] = b[1], bz[i] = b[2];
+            }
         }
-        done += chunk;
+        if (model->isotropic) {
+            for (size_t i = 0; i < ns; i++) {
+                Bw[0][i] += bx[i];
+                Bw[1][i] += by[i];
+                Bw[2][i] += bz[i];
+            }
+        } else {
+            for (int a = 0; a < 3; a++)
+                for (size_t i = 0; i < ns; i++)
+                    Bw[a][i] += Rw[3 * a] * bx[i] + Rw[3 * a + 1] * by[i] + Rw[3 * a + 2] * bz[i];
+        }
+    }
+    for (size_t r = 0; r < sc->n_rd; r++) {
+        const struct sim_reading *rd = &sc->rd[r];
+        size_t i = rd->sensor;
+        if (rd->axis >= 0) {
+            B_mT[r] = 1e3 * Bw[rd->axis][i] + sc->background[rd->axis];
+            continue;
+        }
+        double v = 0;
+        for (int a = 0; a < 3; a++)
+            v += rd->u[a] * (1e3 * Bw[a][i] + sc->background[a]);
+        B_mT[r] = v;
     }
 }
 
@@ -136,27 +171,58 @@ int sim_pose_check(const struct sim_scenario *sc, const double pose[SIM_POSE_DIM
     return 0;
 }
 
+/* round(q) half away from zero, then clamped; q already known to be in
+ * [lo - 1, hi + 1], so the truncation to long and q - i are exact. */
+static inline int16_t round_clamp(double q, int lo, int hi)
+{
+    long i = (long)q;
+    double f = q - (double)i;
+    i += (f >= 0.5) - (f <= -0.5);
+    return (int16_t)(i < lo ? lo : i > hi ? hi : i);
+}
+
 int16_t sim_adc(double v_mT, double lsb_mT, int lo, int hi)
 {
-    double q = round(v_mT / lsb_mT);
-    if (!(q >= lo)) /* also catches NaN */
+    double q = v_mT / lsb_mT;
+    if (!(q >= lo - 1.0)) /* also catches NaN */
         return (int16_t)lo;
-    if (q > hi)
+    if (q > hi + 1.0)
         return (int16_t)hi;
-    return (int16_t)q;
+    return round_clamp(q, lo, hi);
+}
+
+/* sim_adc with a multiplication instead of the division, and the same result:
+ * v * (1 / lsb) is within a few ulp of v / lsb, which can only change the
+ * rounding when the quotient is within 1e-9 of a half-integer; there (about
+ * once in 10^9 readings) the exact division decides. */
+static inline int16_t adc_fast(double v, double lsb, double inv_lsb, int lo, int hi)
+{
+    double q = v * inv_lsb;
+    if (!(q >= lo - 1.0) || q > hi + 1.0)
+        return sim_adc(v, lsb, lo, hi);
+    double f = fabs(q - (double)(long)q);
+    if (fabs(f - 0.5) < 1e-9)
+        return sim_adc(v, lsb, lo, hi);
+    return round_clamp(q, lo, hi);
 }
 
 void sim_counts_from_field(const struct sim_scenario *sc, const double *B_mT, gsl_rng *rng,
                            int16_t *counts)
 {
-    for (size_t r = 0; r < sc->n_rd; r++) {
+    /* One draw per reading even at sigma 0, so that changing one sensor's
+     * noise does not shift every other reading's stream. Drawing them all
+     * first lets the conversions below overlap instead of waiting on calls. */
+    double noise[SIM_MAX_READINGS];
+    size_t n = sc->n_rd;
+    if (rng)
+        for (size_t r = 0; r < n; r++)
+            noise[r] = gsl_ran_gaussian_ziggurat(rng, 1.0);
+    else
+        memset(noise, 0, n * sizeof *noise);
+    for (size_t r = 0; r < n; r++) {
         const struct sim_reading *rd = &sc->rd[r];
-        double v = rd->gain * B_mT[r] + rd->offset;
-        /* One draw per reading even at sigma 0, so that changing one sensor's
-         * noise does not shift every other reading's stream. */
-        if (rng)
-            v += rd->sigma * gsl_ran_gaussian_ziggurat(rng, 1.0);
-        counts[r] = sim_adc(v, rd->lsb, rd->lo, rd->hi);
+        double v = rd->gain * B_mT[r] + rd->offset + rd->sigma * noise[r];
+        counts[r] = adc_fast(v, rd->lsb, rd->inv_lsb, rd->lo, rd->hi);
     }
 }
 

@@ -51,7 +51,7 @@ static const struct key keys[] = {
      "field model: cuboid or dipole (see sim/models.c)"},
     {SEC_MAGNET, "center_mm", TY_VEC3, F_INSTANCE, MG(center), NULL, -1e4, 1e4,
      "centre in the object frame"},
-    {SEC_MAGNET, "dim_mm", TY_VEC3, F_INSTANCE | F_OPEN_LO, MG(dim), NULL, 0, 1e4,
+    {SEC_MAGNET, "dim_mm", TY_VEC3, F_INSTANCE, MG(dim), NULL, 1e-6, 1e4,
      "edge lengths along the magnet's axes (the dipole uses the volume)"},
     {SEC_MAGNET, "polarization_T", TY_VEC3, F_INSTANCE, MG(J), NULL, -100, 100,
      "polarization J in the magnet's frame"},
@@ -514,6 +514,10 @@ int sim_config_finish(struct sim_scenario *sc, char *err, size_t errlen, long *e
             return -1;
         n_rd += strlen(s->axes);
     }
+    if (sc->n_sen > SIM_MAX_SENSORS) {
+        fail(err, errlen, "%zu sensors: at most %d", sc->n_sen, SIM_MAX_SENSORS);
+        return -1;
+    }
     if (n_rd > SIM_MAX_READINGS) {
         fail(err, errlen, "%zu readings: at most %d", n_rd, SIM_MAX_READINGS);
         return -1;
@@ -535,10 +539,15 @@ int sim_config_finish(struct sim_scenario *sc, char *err, size_t errlen, long *e
             /* Column ax of Rs is the sensor's axis in world coordinates. */
             for (int j = 0; j < 3; j++)
                 rd->u[j] = Rs[3 * j + ax];
+            rd->axis = -1;
+            for (int j = 0; j < 3; j++)
+                if (rd->u[j] == 1 && rd->u[(j + 1) % 3] == 0 && rd->u[(j + 2) % 3] == 0)
+                    rd->axis = j;
             rd->gain = s->gain[ax];
             rd->offset = s->offset[ax];
             rd->sigma = s->noise;
             rd->lsb = s->lsb;
+            rd->inv_lsb = 1.0 / s->lsb;
             rd->lo = s->clamp[0];
             rd->hi = s->clamp[1];
             rd->sensor = i;

@@ -6,8 +6,9 @@
 #include "sim_model.h"
 
 #define SIM_NAME_MAX 32
-#define SIM_MAX_KEYS 32       /* >= entries of the schema table in sim_config.c */
-#define SIM_MAX_READINGS 1024 /* bounds the per-thread scratch of the sampler */
+#define SIM_MAX_KEYS 32     /* >= entries of the schema table in sim_config.c */
+#define SIM_MAX_SENSORS 256 /* bound the per-thread scratch of the forward model */
+#define SIM_MAX_READINGS (3 * SIM_MAX_SENSORS)
 
 struct sim_params {
     int n;
@@ -45,7 +46,8 @@ struct sim_sensor {
 /* Everything one reading needs, flattened for the inner loop. */
 struct sim_reading {
     double u[3]; /* the measured axis, a unit vector in world coordinates */
-    double gain, offset, sigma, lsb;
+    int axis;    /* 0, 1, 2 when u is exactly that world axis (no rotation), else -1 */
+    double gain, offset, sigma, lsb, inv_lsb;
     int lo, hi;
     size_t sensor;
     char name[SIM_NAME_MAX + 4];
