@@ -38,6 +38,9 @@ TST_OBJ  = $(patsubst %.c,$(TST)/%.o,$(LIB_SRC))
         install uninstall format
 all: evotrain
 
+# Keep test objects between runs (they are intermediates of the test binaries).
+.SECONDARY:
+
 evotrain: $(REL_OBJ) $(REL)/src/main.o
 	$(CC) $(OPT) -fopenmp -o $@ $^ $(LDLIBS)
 
