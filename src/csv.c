@@ -235,13 +235,13 @@ int et_dataset_read(const char *path, const struct sim_scenario *sc, int check_b
     while ((rc = et_csv_read(c, row)) == 1) {
         for (size_t i = 0; rc == 1 && i < nr; i++)
             if (row[i] != floor(row[i]) || row[i] < INT16_MIN || row[i] > INT16_MAX) {
-                et_csv_error(c, "column %s: %.17g is not an integer count in [-32768, 32767]",
+                et_csv_error(c, "column %s: %.10g is not an integer count in [-32768, 32767]",
                              names[i], row[i]);
                 rc = -1;
             }
         for (size_t i = 0; rc == 1 && check_box && i < SIM_POSE_DIM; i++)
             if (row[nr + i] < lo[i] - 1e-6 || row[nr + i] > hi[i] + 1e-6) {
-                et_csv_error(c, "column %s: %.17g is outside the config's [pose] range [%g, %g]",
+                et_csv_error(c, "column %s: %.10g is outside the config's [pose] range [%g, %g]",
                              names[nr + i], row[nr + i], lo[i], hi[i]);
                 rc = -1;
             }
