@@ -91,48 +91,65 @@ void et_fitness_free(et_fitness *f)
     free(f);
 }
 
+/* Sums of one block of NB samples (NB known at compile time, so the
+ * compiler vectorises the products of 8-bit activations). */
+#define NB 256
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+normal_block(const uint8_t *H, size_t ldh, unsigned nh, const int32_t *T, size_t ldt,
+             unsigned no, size_t cnt, int64_t *G, int64_t *R)
+{
+    unsigned p = nh + 1;
+    for (unsigned i = 0; i < nh; i++) {
+        const uint8_t *hi = H + (size_t)i * ldh;
+        int32_t acc = 0;
+        for (size_t s = 0; s < NB; s++)
+            acc += s < cnt ? hi[s] : 0;
+        G[i * p + nh] += acc;
+        for (unsigned j = i; j < nh; j++) {
+            const uint8_t *hj = H + (size_t)j * ldh;
+            int32_t a = 0;
+            if (cnt == NB)
+                for (size_t s = 0; s < NB; s++)
+                    a += hi[s] * hj[s];
+            else
+                for (size_t s = 0; s < cnt; s++)
+                    a += hi[s] * hj[s];
+            G[i * p + j] += a;
+        }
+        for (unsigned k = 0; k < no; k++) {
+            const int32_t *t = T + (size_t)k * ldt;
+            int32_t a = 0;
+            if (cnt == NB)
+                for (size_t s = 0; s < NB; s++)
+                    a += hi[s] * t[s];
+            else
+                for (size_t s = 0; s < cnt; s++)
+                    a += hi[s] * t[s];
+            R[i * no + k] += a;
+        }
+    }
+    for (unsigned k = 0; k < no; k++) {
+        const int32_t *t = T + (size_t)k * ldt;
+        int64_t a = 0;
+        for (size_t s = 0; s < cnt; s++)
+            a += t[s];
+        R[nh * no + k] += a;
+    }
+}
+
 /* The exact normal equations of the last layer: G = sum h h^T and R = sum h
- * t^T over the minibatch, h = (activations, 1). Integer sums of 8-bit values
- * are exact and order-free; int32 partial sums over blocks of 4096 samples
- * cannot overflow (255 * 255 * 4096 < 2^31, 255 * 32767 * 256 < 2^31 per
- * 256-sample block for the targets). */
+ * t^T over the minibatch, h = (activations, 1). Integer sums are exact and
+ * order-free; int32 partial sums over blocks of 256 samples cannot overflow
+ * (255 * 255 * 256 and 255 * 32767 * 256 are below 2^31). */
 static void normal_sums(const et_fitness *f, ws *w, const et_data *d)
 {
     unsigned nh = f->nh, p = nh + 1, no = f->n_out;
     size_t n = d->n, ld = f->max_batch;
     memset(w->G, 0, sizeof(int64_t) * p * p);
     memset(w->R, 0, sizeof(int64_t) * p * no);
-    for (size_t s0 = 0; s0 < n; s0 += 256) {
-        size_t cnt = n - s0 < 256 ? n - s0 : 256;
-        for (unsigned i = 0; i < nh; i++) {
-            const uint8_t *hi = w->H + (size_t)i * ld + s0;
-            int32_t acc = 0;
-            for (size_t s = 0; s < cnt; s++)
-                acc += hi[s];
-            w->G[i * p + nh] += acc;
-            for (unsigned j = i; j < nh; j++) {
-                const uint8_t *hj = w->H + (size_t)j * ld + s0;
-                int32_t a = 0;
-                for (size_t s = 0; s < cnt; s++)
-                    a += hi[s] * hj[s];
-                w->G[i * p + j] += a;
-            }
-            for (unsigned k = 0; k < no; k++) {
-                const int32_t *t = d->T + (size_t)k * d->ld + s0;
-                int32_t a = 0;
-                for (size_t s = 0; s < cnt; s++)
-                    a += hi[s] * t[s];
-                w->R[i * no + k] += a;
-            }
-        }
-        for (unsigned k = 0; k < no; k++) {
-            const int32_t *t = d->T + (size_t)k * d->ld + s0;
-            int64_t a = 0;
-            for (size_t s = 0; s < cnt; s++)
-                a += t[s];
-            w->R[nh * no + k] += a;
-        }
-    }
+    for (size_t s0 = 0; s0 < n; s0 += NB)
+        normal_block(w->H + s0, ld, nh, d->T + s0, d->ld, no, n - s0 < NB ? n - s0 : NB, w->G,
+                     w->R);
     w->G[nh * p + nh] = (int64_t)n;
 }
 
