@@ -717,6 +717,42 @@ static void test_config_dump_roundtrip(void **state)
     free(t1);
 }
 
+/* The built-in scenario is configs/pose.ini's. */
+static void test_default_scenario(void **state)
+{
+    (void)state;
+    struct sim_scenario *a = scenario_from(NULL, "configs/pose.ini", (const char *)NULL);
+    struct sim_scenario *b = scenario_from(sim_default_scenario_ini, NULL, (const char *)NULL);
+    char *t1 = NULL, *t2 = NULL;
+    size_t l1, l2;
+    FILE *f = open_memstream(&t1, &l1);
+    sim_config_dump(a, f);
+    fclose(f);
+    f = open_memstream(&t2, &l2);
+    sim_config_dump(b, f);
+    fclose(f);
+    assert_string_equal(t1, t2);
+    free(t1), free(t2);
+    sim_scenario_free(a);
+    sim_scenario_free(b);
+}
+
+/* The dipole's batch entry point gives the single-point values bit for bit. */
+static void test_dipole_batch(void **state)
+{
+    (void)state;
+    const struct sim_magnet_geom g = {{1, 2, 3}, {0.5, 0.2, -1}, {0}, 0};
+    double x[7] = {1, -2, 0, 5, 1e-3, 0, 30}, y[7] = {2, 0, 0, -5, 0, 1e-12, 1};
+    double z[7] = {3, 1, 0, 1, 0, 0, -4}, Bx[7], By[7], Bz[7];
+    sim_field_dipole_n(&g, 7, x, y, z, Bx, By, Bz);
+    for (int i = 0; i < 7; i++) {
+        double p[3] = {x[i], y[i], z[i]}, B[3];
+        sim_field_dipole(&g, p, B);
+        assert_true(B[0] == Bx[i] && B[1] == By[i] && B[2] == Bz[i]);
+        assert_true(all_finite(B));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -740,6 +776,8 @@ int main(void)
         cmocka_unit_test(test_config_set_errors),
         cmocka_unit_test(test_config_finish_errors),
         cmocka_unit_test(test_config_dump_roundtrip),
+        cmocka_unit_test(test_default_scenario),
+        cmocka_unit_test(test_dipole_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
