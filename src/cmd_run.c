@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "csv.h"
+#include "evalcore.h"
 #include "export.h"
 #include "run.h"
 #include "sim.h"
@@ -83,22 +83,10 @@ int cmd_export(int argc, char **argv)
     return rc;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(double *v, size_t n, double q)
-{
-    size_t k = (size_t)ceil(q * (double)n) - 1;
-    return v[k >= n ? n - 1 : k];
-}
-
 int cmd_eval(int argc, char **argv)
 {
     const char *dir = NULL, *data = NULL;
-    double nd = 20000;
+    size_t n = 20000;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: evotrain eval DIR [--data FILE.csv] [-n N]\n"
@@ -110,10 +98,8 @@ int cmd_eval(int argc, char **argv)
         } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
             data = argv[++i];
         } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
-            if (et_parse_double(argv[++i], &nd) != 0 || nd < 1 || nd > 1e8 || nd != floor(nd)) {
-                et_error(NULL, 0, "eval: -n needs a whole number in [1, 1e8]");
+            if (et_eval_parse_n("eval", argv[++i], &n) != 0)
                 return ET_EXIT_USAGE;
-            }
         } else if (!strcmp(argv[i], "-q")) {
             et_verbosity = 0;
         } else if (argv[i][0] != '-' && !dir) {
@@ -130,68 +116,13 @@ int cmd_eval(int argc, char **argv)
     et_run r;
     if (et_run_open(dir, &r) != 0)
         return ET_EXIT_INPUT;
-    size_t ni = sim_n_readings(r.cfg.sim), n;
-    int16_t *counts;
-    double *pose;
-    et_dataset ds = {0};
-    if (data) {
-        if (et_dataset_read(data, r.cfg.sim, 0, &ds) != 0) {
-            et_run_close(&r);
-            return ET_EXIT_INPUT;
-        }
-        n = ds.n;
-        counts = ds.counts;
-        pose = ds.pose;
-        if (n == 0) {
-            et_error(data, 0, "no samples");
-            et_dataset_free(&ds);
-            et_run_close(&r);
-            return ET_EXIT_INPUT;
-        }
-    } else {
-        n = (size_t)nd;
-        counts = et_malloc(sizeof(int16_t) * n * ni);
-        pose = et_malloc(sizeof(double) * n * SIM_POSE_DIM);
-        sim_sample(r.cfg.sim, r.cfg.seed, ET_EVAL_BASE, n, 1, counts, pose);
-    }
-    /* The shipped kernel itself, one sample at a time, as the device runs it. */
-    double *err = et_malloc(sizeof(double) * n * (SIM_POSE_DIM + 1));
-    uint8_t *scratch = et_malloc(evonet_scratch_bytes(&r.best->net) + 1);
-    for (size_t s = 0; s < n; s++) {
-        int16_t y[SIM_POSE_DIM];
-        evonet_forward(&r.best->net, counts + s * ni, y, scratch);
-        double e2 = 0;
-        for (int k = 0; k < SIM_POSE_DIM; k++) {
-            double e = y[k] / 100.0 - pose[s * SIM_POSE_DIM + k];
-            err[(size_t)k * n + s] = e;
-            if (k < 3)
-                e2 += e * e;
-        }
-        err[(size_t)SIM_POSE_DIM * n + s] = sqrt(e2);
-    }
-    static const char *const names[] = {"x",    "y",     "z",   "roll",
-                                        "pitch", "yaw", "translation"};
-    printf("evaluated %zu samples (%s) with the integer kernel\n", n,
-           data ? data : "fresh simulated");
-    printf("%-12s %5s %9s %9s %9s %9s\n", "output", "unit", "rmse", "p50", "p95", "max");
-    for (int k = 0; k <= SIM_POSE_DIM; k++) {
-        double *v = err + (size_t)k * n, ss = 0;
-        for (size_t s = 0; s < n; s++) {
-            ss += v[s] * v[s];
-            v[s] = fabs(v[s]);
-        }
-        qsort(v, n, sizeof *v, cmp_d);
-        printf("%-12s %5s %9.4f %9.4f %9.4f %9.4f\n", names[k], k < 3 || k == 6 ? "mm" : "deg",
-               sqrt(ss / (double)n), pct(v, n, 0.5), pct(v, n, 0.95), v[n - 1]);
-    }
-    free(err);
-    free(scratch);
-    if (data) {
-        et_dataset_free(&ds);
-    } else {
-        free(counts);
-        free(pose);
+    et_eval ev;
+    int rc = ET_EXIT_INPUT;
+    if (et_eval_run(&r, data, n, &ev) == 0) {
+        et_eval_print(&ev, stdout);
+        et_eval_free(&ev);
+        rc = ET_EXIT_OK;
     }
     et_run_close(&r);
-    return ET_EXIT_OK;
+    return rc;
 }

@@ -1,0 +1,119 @@
+/* evalcore: the errors of a run's best network on held-out samples. */
+#include "evalcore.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+#include "util.h"
+
+const char *const et_ev_names[ET_EV_ROWS] = {"x", "y", "z", "roll", "pitch", "yaw", "translation"};
+const char *const et_ev_units[ET_EV_ROWS] = {"mm", "mm", "mm", "deg", "deg", "deg", "mm"};
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The nearest-rank percentile of sorted v. */
+static double pct(const double *v, size_t n, double q)
+{
+    size_t k = (size_t)ceil(q * (double)n) - 1;
+    return v[k >= n ? n - 1 : k];
+}
+
+int et_eval_run(const et_run *r, const char *data, size_t n, et_eval *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    size_t ni = sim_n_readings(r->cfg.sim);
+    int16_t *counts;
+    double *pose;
+    et_dataset ds = {0};
+    if (data) {
+        if (et_dataset_read(data, r->cfg.sim, 0, &ds) != 0)
+            return -1;
+        if (ds.n == 0) {
+            et_error(data, 0, "no samples");
+            et_dataset_free(&ds);
+            return -1;
+        }
+        n = ds.n;
+        counts = ds.counts;
+        pose = ds.pose;
+        ds.pose = NULL; /* ev owns it now */
+    } else {
+        counts = et_malloc(sizeof(int16_t) * n * ni);
+        pose = et_malloc(sizeof(double) * n * SIM_POSE_DIM);
+        sim_sample(r->cfg.sim, r->cfg.seed, ET_EVAL_BASE, n, 1, counts, pose);
+    }
+    ev->n = n;
+    ev->source = data;
+    ev->pose = pose;
+    ev->err = et_malloc(sizeof(double) * n * ET_EV_ROWS);
+    /* The shipped kernel itself, one sample at a time, as the device runs it. */
+    uint8_t *scratch = et_malloc(evonet_scratch_bytes(&r->best->net) + 1);
+    for (size_t s = 0; s < n; s++) {
+        int16_t y[SIM_POSE_DIM];
+        evonet_forward(&r->best->net, counts + s * ni, y, scratch);
+        double e2 = 0;
+        for (int k = 0; k < SIM_POSE_DIM; k++) {
+            double e = y[k] / 100.0 - pose[s * SIM_POSE_DIM + k];
+            ev->err[(size_t)k * n + s] = e;
+            if (k < 3)
+                e2 += e * e;
+        }
+        ev->err[(size_t)ET_EV_TRANS * n + s] = sqrt(e2);
+    }
+    free(scratch);
+    if (data)
+        et_dataset_free(&ds);
+    else
+        free(counts);
+
+    double *v = et_malloc(sizeof(double) * n);
+    for (int k = 0; k < ET_EV_ROWS; k++) {
+        double ss = 0;
+        for (size_t s = 0; s < n; s++) {
+            double e = ev->err[(size_t)k * n + s];
+            ss += e * e;
+            v[s] = fabs(e);
+        }
+        qsort(v, n, sizeof *v, cmp_d);
+        ev->rmse[k] = sqrt(ss / (double)n);
+        ev->p50[k] = pct(v, n, 0.5);
+        ev->p95[k] = pct(v, n, 0.95);
+        ev->max[k] = v[n - 1];
+    }
+    free(v);
+    return 0;
+}
+
+void et_eval_free(et_eval *ev)
+{
+    free(ev->pose);
+    free(ev->err);
+    memset(ev, 0, sizeof *ev);
+}
+
+void et_eval_print(const et_eval *ev, FILE *out)
+{
+    fprintf(out, "evaluated %zu samples (%s) with the integer kernel\n", ev->n,
+            ev->source ? ev->source : "fresh simulated");
+    fprintf(out, "%-12s %5s %9s %9s %9s %9s\n", "output", "unit", "rmse", "p50", "p95", "max");
+    for (int k = 0; k < ET_EV_ROWS; k++)
+        fprintf(out, "%-12s %5s %9.4f %9.4f %9.4f %9.4f\n", et_ev_names[k], et_ev_units[k],
+                ev->rmse[k], ev->p50[k], ev->p95[k], ev->max[k]);
+}
+
+int et_eval_parse_n(const char *cmd, const char *s, size_t *n)
+{
+    double d;
+    if (et_parse_double(s, &d) != 0 || d < 1 || d > 1e8 || d != floor(d)) {
+        et_error(NULL, 0, "%s: -n needs a whole number in [1, 1e8]", cmd);
+        return -1;
+    }
+    *n = (size_t)d;
+    return 0;
+}
