@@ -147,8 +147,8 @@ static size_t type_size(enum type t)
 
 static const char *type_doc(enum type t)
 {
-    static const char *const d[] = {"lo hi",       "x y z", "x y z|v", "number",
-                                    "lo hi (int)", "name",  "letters", "numbers"};
+    static const char *const d[] = {"lo hi", "x y z", "x y z|v", "number",
+                                    "lo hi", "name",  "letters", "numbers"};
     return d[t];
 }
 
@@ -642,25 +642,29 @@ void sim_config_dump(const struct sim_scenario *sc, FILE *out)
     }
 }
 
+/* Same shape as the trainer's keys in `evotrain config --doc`:
+ *     [section] key = default
+ *         what it is (value format; range) */
 void sim_config_doc(FILE *out)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
         const struct key *k = &keys[i];
         char sec[32], range[64];
         if (k->sect != SEC_MAGNET && k->sect != SEC_SENSOR)
-            snprintf(sec, sizeof sec, "[%s]", sect_name[k->sect]);
+            snprintf(sec, sizeof sec, "%s", sect_name[k->sect]);
         else if (k->flags & F_INSTANCE)
-            snprintf(sec, sizeof sec, "[%s NAME]", sect_name[k->sect]);
+            snprintf(sec, sizeof sec, "%s NAME", sect_name[k->sect]);
         else /* also settable for all at once in [magnets] / [sensors] */
-            snprintf(sec, sizeof sec, "[%s NAME|%ss]", sect_name[k->sect], sect_name[k->sect]);
+            snprintf(sec, sizeof sec, "%s NAME] or [%ss", sect_name[k->sect], sect_name[k->sect]);
         if (k->type == TY_MODEL || k->type == TY_AXES)
-            snprintf(range, sizeof range, "-");
+            range[0] = '\0';
         else if (k->type == TY_PARAMS)
-            snprintf(range, sizeof range, "any");
+            snprintf(range, sizeof range, "; any finite numbers");
         else
-            snprintf(range, sizeof range, "%s%g, %g]", (k->flags & F_OPEN_LO) ? "(" : "[", k->lo,
-                     k->hi);
-        fprintf(out, "%-20s %-15s %-12s %-12s %-18s %s\n", sec, k->key, type_doc(k->type),
-                k->def ? (*k->def ? k->def : "(none)") : "(required)", range, k->doc);
+            snprintf(range, sizeof range, "; range %s%g to %g%s",
+                     (k->flags & F_OPEN_LO) ? "above " : "", k->lo, k->hi,
+                     k->type == TY_CLAMP ? ", integers" : "");
+        fprintf(out, "[%s] %s = %s\n    %s (%s%s)\n", sec, k->key, k->def ? k->def : "(required)",
+                k->doc, type_doc(k->type), range);
     }
 }

@@ -713,7 +713,7 @@ static void test_config_dump_roundtrip(void **state)
     fclose(f);
     assert_non_null(strstr(t1, "polarization_T"));
     assert_non_null(strstr(t1, "(required)"));
-    assert_non_null(strstr(t1, "[sensor NAME|sensors]"));
+    assert_non_null(strstr(t1, "[sensor NAME] or [sensors] noise_mT = 0.1\n"));
     free(t1);
 }
 
