@@ -2,6 +2,7 @@
 #include "csv.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -87,6 +88,22 @@ static size_t split(char *buf, char **cells, size_t max)
     }
 }
 
+/* A whole cell as a finite double. Unlike et_parse_double, a value that
+ * underflows to a subnormal or zero (1e-310) is accepted as what it rounds to:
+ * it is a valid number, only a very small one. */
+static int parse_cell(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v))
+        return -1;
+    if (errno == ERANGE && fabs(v) > DBL_MIN)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 et_csv *et_csv_open(const char *path, const char *const *names, size_t ncol)
 {
     FILE *fp = fopen(path, "r");
@@ -148,7 +165,7 @@ int et_csv_read(et_csv *c, double *row)
         if (!cells[i][0]) {
             et_csv_error(c, "column %s is empty", c->names[i]);
             rc = -1;
-        } else if (et_parse_double(cells[i], &row[i]) != 0) {
+        } else if (parse_cell(cells[i], &row[i]) != 0) {
             et_csv_error(c, "column %s: '%s' is not a finite number", c->names[i], cells[i]);
             rc = -1;
         }
