@@ -58,6 +58,8 @@ static const key_spec schema[] = {
      "generations over which the floor decays from step_floor to step_floor_end"},
     {"train", "margin", T_DOUBLE, F(margin), "0", -1, 1, NULL,
      "CMA-ES with Margin: alpha (0 off, -1 for 1/(n lambda))"},
+    {"train", "init", T_STRING, F(init), "none", 0, 0, NULL,
+     "warm start: a float network CSV to start from (see README), or none"},
     {"train", "init_weight_sd", T_DOUBLE, F(init_weight_sd), "40", 0, 127, NULL,
      "standard deviation of the random start weights, in weight steps"},
     {"train", "output_layer", T_CHOICE, F(ridge_output), "ridge", 0, 0, "search ridge",

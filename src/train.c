@@ -33,6 +33,7 @@
 #include "run.h"
 #include "sim.h"
 #include "util.h"
+#include "warmstart.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -49,7 +50,7 @@ static double now_s(void)
 }
 
 typedef struct train_opts {
-    const char *config, *resume, *name, *out;
+    const char *config, *resume, *name, *out, *init;
     int force, threads;
     double time_limit;
     long max_generations, max_evals;
@@ -60,6 +61,7 @@ static void train_usage(FILE *o)
     fprintf(o, "usage: evotrain [train] --config FILE [--name NAME] [--out DIR] [--force]\n"
                "       evotrain [train] --resume DIR [--config FILE]\n"
                "options: --threads N  --time-limit S  --max-generations N  --max-evals N\n"
+               "         --init WEIGHTS.csv  start from a float network (warm start)\n"
                "         -q quiet, -v verbose\n"
                "Trains the network of FILE and writes DIR = out/NAME/ (config.ini, log.csv,\n"
                "checkpoint.bin). An existing DIR is refused unless --force. --resume DIR\n"
@@ -94,6 +96,8 @@ static int parse_args(int argc, char **argv, train_opts *o)
             o->config = v, i++;
         } else if (!strcmp(a, "--resume") && v) {
             o->resume = v, i++;
+        } else if (!strcmp(a, "--init") && v) {
+            o->init = v, i++;
         } else if (!strcmp(a, "--name") && v) {
             o->name = v, i++;
         } else if (!strcmp(a, "--out") && v) {
@@ -488,6 +492,14 @@ int cmd_train(int argc, char **argv)
         }
         t->dir = et_path(o.out, name);
     }
+    if (o.init && o.resume) {
+        et_error(NULL, 0, "train: --init starts a run; it cannot be given with --resume");
+        goto out;
+    }
+    if (o.init) {
+        free(t->cfg.init);
+        t->cfg.init = et_strdup(o.init);
+    }
     if (o.threads >= 0)
         t->cfg.threads = o.threads;
     if (o.time_limit >= 0)
@@ -567,9 +579,18 @@ int cmd_train(int argc, char **argv)
     t->cur = et_net_alloc(t->sizes, t->nl);
     t->best_x = et_calloc(dim, sizeof(double));
     t->x0 = et_malloc(dim * sizeof(double));
-    et_genome_init(t->g, t->cfg.seed, t->cfg.init_weight_sd, t->x0);
     et_data cal = et_samples_data(&t->pool);
-    et_fitness_calibrate(t->g, t->x0, &cal);
+    if (o.resume) {
+        /* The start point and calibration come back with the checkpoint;
+         * the warm-start file may be long gone. */
+        memset(t->x0, 0, dim * sizeof(double));
+    } else if (strcmp(t->cfg.init, "none")) {
+        if (et_warmstart(t->cfg.init, t->g, t->x0, &cal) != 0)
+            goto out;
+    } else {
+        et_genome_init(t->g, t->cfg.seed, t->cfg.init_weight_sd, t->x0);
+        et_fitness_calibrate(t->g, t->x0, &cal);
+    }
 
     /* The optimizer. */
     et_opt_params p;
