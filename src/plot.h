@@ -1,0 +1,33 @@
+/* plot: a run's figures as PNG files, drawn by gnuplot.
+ *
+ * Data files and a gnuplot script are written into the run directory first,
+ * so a figure can be restyled by editing plot.gp and running `gnuplot plot.gp`
+ * there; then gnuplot (the program named by $GNUPLOT, default "gnuplot",
+ * which needs the pngcairo terminal: Debian's gnuplot-nox) draws:
+ *
+ *   training_curve.png  validation RMSE against elapsed time and evaluations
+ *   error_hist.png      histogram of the signed error of each output
+ *   error_vs_pose.png   RMSE against each pose component (binned) */
+#ifndef ET_PLOT_H
+#define ET_PLOT_H
+
+#include "evalcore.h"
+#include "run.h"
+
+enum { ET_PLOT_N_PNG = 3 };
+extern const char *const et_plot_png[ET_PLOT_N_PNG];
+extern const char *const et_plot_what[ET_PLOT_N_PNG]; /* one line each, for the report */
+
+/* Returned when gnuplot could not be started (reported, with the package to install). */
+#define ET_PLOT_NO_GNUPLOT (-2)
+
+/* Write the figures of run r, whose held-out errors are ev, into r->dir.
+ * 0 ok; -1 on an error (reported); ET_PLOT_NO_GNUPLOT. */
+int et_plot_write(const et_run *r, const et_eval *ev);
+
+/* The arguments plot and report share: DIR [-n N | --data FILE.csv] [--help].
+ * 0 ok; 1 when --help was shown (help printed to stdout); -1 usage error (reported). */
+int et_plot_args(const char *cmd, const char *help, int argc, char **argv, const char **dir,
+                 const char **data, size_t *n);
+
+#endif
