@@ -216,7 +216,8 @@ static int set_value(const struct key *k, void *dst, const char *value, char *er
     }
     if (want >= 0 && n != want) {
         fail(err, errlen, "%s: expected %d number%s (%s), got %s%d", k->key, want,
-             want > 1 ? "s" : "", type_doc(k->type), n > want ? "at least " : "", n);
+             want > 1 ? "s" : "", type_doc(k->type), n > SIM_MAX_PARAM ? "more than " : "",
+             n > SIM_MAX_PARAM ? SIM_MAX_PARAM : n);
         return -1;
     }
     if (k->type == TY_PARAMS && n > SIM_MAX_PARAM) {
@@ -391,6 +392,11 @@ int sim_config_set(struct sim_scenario *sc, const char *section, const char *key
 {
     char name[SIM_NAME_MAX + 8];
     int is_default;
+    if (!strcmp(section, "magnet") || !strcmp(section, "sensor")) {
+        fail(err, errlen, "[%s] needs a name: [%s NAME], e.g. [%s %s]", section, section, section,
+             section[0] == 'm' ? "A" : "0");
+        return -1;
+    }
     int kind = classify(section, name, sizeof name, &is_default);
     if (kind < 0)
         return 0;

@@ -623,6 +623,11 @@ static void test_config_set_errors(void **state)
     assert_int_equal(set1(sc, "magnet A", "dim_mm", "1 -1 1", err), -1);
     assert_int_equal(set1(sc, "magnet A", "dim_mm", "1 1", err), -1);
     assert_int_equal(set1(sc, "magnet A", "dim_mm", "1 1 1 1", err), -1);
+    assert_non_null(strstr(err, "expected 3 numbers (x y z), got 4"));
+    assert_int_equal(set1(sc, "magnet A", "dim_mm", "1 1 1 1 1 1 1 1 1 1", err), -1);
+    assert_non_null(strstr(err, "got more than 8"));
+    assert_int_equal(set1(sc, "magnet", "dim_mm", "1 1 1", err), -1);
+    assert_non_null(strstr(err, "[magnet] needs a name"));
     assert_int_equal(set1(sc, "magnet A", "model", "cylinder", err), -1);
     assert_non_null(strstr(err, "known: cuboid, dipole"));
     assert_int_equal(set1(sc, "magnets", "center_mm", "0 0 0", err), -1);
