@@ -6,6 +6,12 @@
 #ifndef ET_COMMANDS_H
 #define ET_COMMANDS_H
 
+#include <stddef.h>
+
+#ifndef ET_VERSION
+#define ET_VERSION "0.1.0"
+#endif
+
 #define ET_WEAK __attribute__((weak))
 
 int cmd_train(int argc, char **argv) ET_WEAK;    /* src/train.c */
@@ -17,7 +23,25 @@ int cmd_dataset(int argc, char **argv) ET_WEAK;  /* src/cmd_sim.c */
 int cmd_optbench(int argc, char **argv) ET_WEAK; /* src/optbench.c */
 int cmd_plot(int argc, char **argv) ET_WEAK;     /* src/plot.c */
 int cmd_report(int argc, char **argv) ET_WEAK;   /* src/report.c */
-int cmd_kernel(int argc, char **argv) ET_WEAK;   /* src/export.c */
+int cmd_kernel(int argc, char **argv) ET_WEAK;   /* src/cmd_kernel.c */
+int cmd_man(int argc, char **argv) ET_WEAK;      /* src/man.c (hidden: for the build) */
+
+/* The command table that the usage, the dispatch and the man page share, so
+ * they cannot drift apart (src/cli.c). fn is NULL for a module not built in. */
+typedef struct et_command {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *usage;   /* one line, "evotrain NAME ..." */
+    const char *summary; /* one sentence */
+    int hidden;          /* not listed by --help */
+} et_command;
+extern const et_command et_commands[];
+extern const size_t et_n_commands;
+
+/* Options every command accepts; main strips them before dispatch. */
+#define ET_COMMON_HELP                                                                             \
+    "Every command: -q quiet, -v verbose, -h/--help.\n"                                            \
+    "Exit codes: 0 ok, 1 error in the input, 2 usage, 130 interrupted.\n"
 
 /* `evotrain bench` runs every module's figures, printed as "name: value". */
 void bench_kernel(void) ET_WEAK;  /* src/bench_kernel.c */

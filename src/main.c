@@ -5,93 +5,91 @@
 #include "commands.h"
 #include "util.h"
 
-#ifndef ET_VERSION
-#define ET_VERSION "0.1.0"
-#endif
-
-typedef int (*cmd_fn)(int, char **);
-
-static const struct {
-    const char *name;
-    const char *usage;
-} commands[] = {
-    {"train", "evotrain [train] --config FILE [--name N] [--force] | --resume DIR"},
-    {"export", "evotrain export DIR -o FILE.h [--name NAME]"},
-    {"eval", "evotrain eval DIR [--data FILE.csv] [-n N]"},
-    {"config", "evotrain config --dump [--config FILE]"},
-    {"simulate", "evotrain simulate --config FILE --poses IN.csv -o OUT.csv [--counts]"},
-    {"dataset", "evotrain dataset --config FILE -n N -o OUT.csv [--seed S] [--no-noise]"},
-    {"optbench", "evotrain optbench --function F --dim N --runs R [--algo A] [--seed S]"},
-    {"plot", "evotrain plot DIR"},
-    {"report", "evotrain report DIR"},
-    {"kernel", "evotrain kernel -o DIR"},
-    {"bench", "evotrain bench"},
-};
-
-static cmd_fn lookup(const char *name)
+static void usage(FILE *out)
 {
-    if (!strcmp(name, "train")) return cmd_train;
-    if (!strcmp(name, "export")) return cmd_export;
-    if (!strcmp(name, "eval")) return cmd_eval;
-    if (!strcmp(name, "config")) return cmd_config;
-    if (!strcmp(name, "simulate")) return cmd_simulate;
-    if (!strcmp(name, "dataset")) return cmd_dataset;
-    if (!strcmp(name, "optbench")) return cmd_optbench;
-    if (!strcmp(name, "plot")) return cmd_plot;
-    if (!strcmp(name, "report")) return cmd_report;
-    if (!strcmp(name, "kernel")) return cmd_kernel;
+    fprintf(out,
+            "evotrain %s: gradient-free training of integer neural networks for "
+            "microcontrollers\n\nUsage:\n",
+            ET_VERSION);
+    for (size_t i = 0; i < et_n_commands; i++)
+        if (!et_commands[i].hidden)
+            fprintf(out, "  %s\n", et_commands[i].usage);
+    fprintf(out,
+            "  evotrain --version\n\n%s"
+            "`evotrain COMMAND --help` describes a command; `man evotrain` all of them and\n"
+            "every configuration key (also `evotrain config --doc`).\n",
+            ET_COMMON_HELP);
+}
+
+static const et_command *lookup(const char *name)
+{
+    for (size_t i = 0; i < et_n_commands; i++)
+        if (!strcmp(et_commands[i].name, name))
+            return &et_commands[i];
     return NULL;
 }
 
-static void usage(FILE *out)
+static int is_help(const char *a)
 {
-    fprintf(out, "evotrain %s: gradient-free training of integer neural networks for "
-                 "microcontrollers\n\nUsage:\n",
-            ET_VERSION);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %s\n", commands[i].usage);
-    fprintf(out, "\nOptions for every command: -q quiet, -v verbose, --help.\n"
-                 "Exit codes: 0 ok, 1 error in input, 2 usage, 130 interrupted.\n");
+    return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
-static int run_bench(void)
+/* -q and -v mean the same to every command, so they are taken out here, in
+ * any position, and the commands never see them. */
+static int strip_verbosity(int argc, char **argv)
 {
-    if (bench_kernel) bench_kernel();
-    if (bench_fitness) bench_fitness();
-    if (bench_sim) bench_sim();
-    if (bench_opt) bench_opt();
-    return ET_EXIT_OK;
+    int n = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+            et_verbosity = 0;
+        else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+            et_verbosity = 2;
+        else
+            argv[n++] = argv[i];
+    }
+    argv[n] = NULL;
+    return n;
+}
+
+/* Runs a command; after its own --help text comes what all commands share. */
+static int dispatch(const et_command *c, int argc, char **argv)
+{
+    if (!c->fn) {
+        et_error(NULL, 0, "%s: not built into this binary", c->name);
+        return ET_EXIT_USAGE;
+    }
+    int help = 0;
+    for (int i = 1; i < argc; i++)
+        help |= is_help(argv[i]);
+    int rc = c->fn(argc, argv);
+    if (help && rc == ET_EXIT_OK)
+        printf("\n%s", ET_COMMON_HELP);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
+    argc = strip_verbosity(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return ET_EXIT_USAGE;
     }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    if (is_help(argv[1]) || !strcmp(argv[1], "help")) {
         usage(stdout);
         return ET_EXIT_OK;
     }
-    if (!strcmp(argv[1], "--version")) {
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
         printf("evotrain %s\n", ET_VERSION);
         return ET_EXIT_OK;
     }
-    if (!strcmp(argv[1], "bench"))
-        return run_bench();
-    /* Options first means the default command: `evotrain --config F`. */
-    if (argv[1][0] == '-') {
-        if (!cmd_train) {
-            et_error(NULL, 0, "training is not built into this binary");
-            return ET_EXIT_USAGE;
-        }
-        /* argv[0] stands in for the subcommand's name, as for the others. */
-        return cmd_train(argc, argv);
-    }
-    cmd_fn fn = lookup(argv[1]);
-    if (!fn) {
+    /* Options first means the default command: `evotrain --config F`;
+     * argv[0] stands in for the subcommand's name, as for the others. */
+    if (argv[1][0] == '-')
+        return dispatch(lookup("train"), argc, argv);
+    const et_command *c = lookup(argv[1]);
+    if (!c) {
         et_error(NULL, 0, "unknown command '%s' (see evotrain --help)", argv[1]);
         return ET_EXIT_USAGE;
     }
-    return fn(argc - 1, argv + 1);
+    return dispatch(c, argc - 1, argv + 1);
 }

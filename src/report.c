@@ -1,0 +1,270 @@
+/* report: DIR/report.md, what a run's network is worth on the device.
+ *
+ * The configuration in brief, the held-out error table (the numbers of
+ * `evotrain eval`), the network's flash and RAM bytes in the exported layout,
+ * the estimated Cortex-M0 cycles per inference, and the figures of
+ * `evotrain plot`. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "evalcore.h"
+#include "plot.h"
+#include "run.h"
+#include "sim.h"
+#include "util.h"
+
+/* What the device kernel costs, measured with arm-none-eabi-gcc 12.2 for
+ * -mcpu=cortex-m0 (`make bench-m0` and -fstack-usage on src/evonet.c). The
+ * code does not depend on the network's shape; re-measure when the kernel
+ * changes. */
+#define M0_CODE_O2 6680        /* bytes of the fast kernel (-O2) */
+#define M0_CODE_OS 404         /* bytes of the small kernel (-Os) */
+#define M0_STACK_O2 144        /* deepest stack: evonet_forward 40 + a layer function 104 */
+#define M0_STACK_OS 128        /* evonet_forward 112 + evonet_scratch_bytes 16 */
+#define M0_REF_CYCLES_OS 17429 /* the -Os kernel on bench-m0's 18-16-16-6 fixture */
+#define M0_REF_CYCLES_O2 4870  /* the -O2 kernel on the same */
+
+/* Cycle model of the -O2 kernel (src/evonet.c), per inference:
+ *
+ *   cycles = C_FIXED + C_MAC * lanes + C_OUT * outputs + C_GROUP * groups
+ *
+ * lanes counts the multiply-accumulates the kernel really does, padding
+ * included: each group of eight outputs costs n_in * 8, a final group of at
+ * most four real outputs n_in * 4, and the output layer's group of five or
+ * six n_in * 6 (see EVONET_LAYER). outputs are the real outputs of every
+ * layer (requantization, clamp, store); groups the passes over the inputs
+ * (accumulator set-up with bias and offset correction, spills, loop exits).
+ * A MAC is LDRB + MULS + ADD, about 4 cycles on the M0.
+ *
+ * The constants are a least-squares fit to cycles measured under QEMU with
+ * the m0cycles plugin (the bench-m0 method) for seven trained 18-input
+ * networks: hidden 8-8, 16-16, 32, 32-32, 24-16-8, 64 and 12; the model is
+ * within 1.5 % of every one (scripts/m0-calibrate.sh repeats it). For
+ * bench-m0's 18-16-16-6 fixture it gives 4993 against the 4870 measured
+ * there (2.5 %): hidden units with a non-positive accumulator skip the
+ * requantization, so the cycles depend a little on the weights and the input. */
+#define C_FIXED 214.1
+#define C_MAC 3.97
+#define C_OUT 17.77
+#define C_GROUP 312.6
+
+typedef struct cost {
+    size_t w, bias, mult, shift, table; /* flash bytes of the network's data */
+    size_t lanes, outputs, groups;
+    double cycles;
+} cost;
+
+static void net_cost(const evonet *net, cost *c)
+{
+    memset(c, 0, sizeof *c);
+    for (unsigned l = 0; l < net->n_layers; l++) {
+        const evonet_layer *L = &net->layers[l];
+        size_t ni = L->n_in, pad = EVONET_PAD(L->n_out);
+        int last = l + 1u == net->n_layers;
+        c->w += pad * ni;
+        c->bias += 4 * pad;
+        c->mult += 2 * pad;
+        c->shift += pad;
+        c->outputs += L->n_out;
+        for (unsigned left = L->n_out;; left -= EVONET_GROUP) {
+            c->groups++;
+            if (left <= 4) {
+                c->lanes += ni * 4;
+                break;
+            }
+            c->lanes += ni * (last && left <= 6 ? 6 : 8);
+            if (left <= EVONET_GROUP)
+                break;
+        }
+    }
+    /* evonet_layer on a 32-bit target: four pointers and two uint16_t; the
+     * evonet itself: a pointer and a uint16_t, padded to 8. */
+    c->table = 20 * net->n_layers + 8;
+    c->cycles = C_FIXED + C_MAC * (double)c->lanes + C_OUT * (double)c->outputs +
+                C_GROUP * (double)c->groups;
+}
+
+static void section_config(FILE *o, const et_run *r)
+{
+    const et_config *cfg = &r->cfg;
+    unsigned sizes[EVONET_MAX_LAYERS + 1];
+    unsigned nl = et_net_sizes(cfg, sizes);
+    char shape[128] = "";
+    for (unsigned l = 0; l <= nl; l++)
+        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%u", l ? "-" : "",
+                 sizes[l]);
+    static const char *const requant[] = {"per layer", "per output channel"};
+    static const char *const search[] = {"calibrated", "searched per layer",
+                                         "searched per channel"};
+    double lo[SIM_POSE_DIM], hi[SIM_POSE_DIM];
+    sim_pose_box(cfg->sim, lo, hi);
+    fprintf(o, "## Configuration\n\n| | |\n|---|---|\n");
+    fprintf(o,
+            "| network | %s (inputs, hidden ReLU uint8 layers, int16 outputs); int%d weights, "
+            "requantization %s, scales %s |\n",
+            shape, cfg->weight_bits, requant[cfg->per_channel ? 1 : 0],
+            search[cfg->scale_search >= 0 && cfg->scale_search < 3 ? cfg->scale_search : 0]);
+    fprintf(o, "| optimizer | %s, lambda %d, sigma0 %g grid steps, output layer %s |\n", cfg->algo,
+            cfg->lambda, cfg->sigma0, cfg->ridge_output ? "fitted by ridge" : "searched");
+    fprintf(o,
+            "| data | seed %llu; minibatch %d from a pool of %d simulated samples; %d "
+            "validation samples every %d generations |\n",
+            (unsigned long long)cfg->seed, cfg->minibatch, cfg->pool_size, cfg->valid_size,
+            cfg->valid_every);
+    fprintf(o,
+            "| scenario | %zu magnets, %zu sensors, %zu readings; pose box x, y, z in "
+            "[%g, %g] x [%g, %g] x [%g, %g] mm, roll, pitch, yaw in [%g, %g] x [%g, %g] x "
+            "[%g, %g] deg |\n",
+            sim_n_magnets(cfg->sim), sim_n_sensors(cfg->sim), sim_n_readings(cfg->sim), lo[0],
+            hi[0], lo[1], hi[1], lo[2], hi[2], lo[3], hi[3], lo[4], hi[4], lo[5], hi[5]);
+    fprintf(o,
+            "| progress | %llu generations, %llu evaluations, %.1f s; best validated network "
+            "from generation %llu |\n\n",
+            (unsigned long long)r->st.generation, (unsigned long long)r->st.evals, r->st.elapsed_s,
+            (unsigned long long)r->st.best_generation);
+    fprintf(o, "Every key with its value: [config.ini](config.ini); the training log: "
+               "[log.csv](log.csv).\n\n");
+}
+
+static void section_errors(FILE *o, const et_eval *ev)
+{
+    fprintf(o, "## Errors\n\n");
+    if (ev->source)
+        fprintf(o,
+                "The best network, run by the integer kernel exactly as on the device, on "
+                "the %zu samples of `%s`.",
+                ev->n, ev->source);
+    else
+        fprintf(o,
+                "The best network, run by the integer kernel exactly as on the device, on "
+                "%zu fresh simulated samples (never used in training or validation; the "
+                "numbers of `evotrain eval`).",
+                ev->n);
+    fprintf(o, " p50, p95 and max are of the absolute error; translation is the Euclidean "
+               "distance.\n\n"
+               "| output | unit | RMSE | p50 | p95 | max |\n"
+               "|---|---|---:|---:|---:|---:|\n");
+    for (int k = 0; k < ET_EV_ROWS; k++)
+        fprintf(o, "| %s | %s | %.4f | %.4f | %.4f | %.4f |\n", et_ev_names[k], et_ev_units[k],
+                ev->rmse[k], ev->p50[k], ev->p95[k], ev->max[k]);
+    fputc('\n', o);
+}
+
+static void section_device(FILE *o, const evonet *net)
+{
+    cost c;
+    net_cost(net, &c);
+    size_t data = c.w + c.bias + c.mult + c.shift + c.table;
+    fprintf(o,
+            "## On the device (Cortex-M0)\n\n### Flash\n\n"
+            "The arrays of the exported header (`evotrain export`), padded to groups of %d "
+            "outputs as the kernel's layout requires:\n\n"
+            "| layer | shape | weights | bias | mult | shift | bytes |\n"
+            "|---|---|---:|---:|---:|---:|---:|\n",
+            EVONET_GROUP);
+    for (unsigned l = 0; l < net->n_layers; l++) {
+        const evonet_layer *L = &net->layers[l];
+        size_t pad = EVONET_PAD(L->n_out), w = pad * L->n_in;
+        fprintf(o, "| %u | %u -> %u | %zu | %zu | %zu | %zu | %zu |\n", l, L->n_in, L->n_out, w,
+                4 * pad, 2 * pad, pad, w + 7 * pad);
+    }
+    fprintf(o,
+            "| | layer table (evonet_layer, evonet) | | | | | %zu |\n"
+            "| | **network data** | | | | | **%zu** |\n\n",
+            c.table, data);
+    fprintf(o,
+            "Kernel code (src/evonet.c, arm-none-eabi-gcc 12.2, `make bench-m0`): %d bytes "
+            "at -O2 (fast) or %d bytes at -Os (small), whatever the network. Total: "
+            "**%zu bytes** with the fast kernel, **%zu bytes** with the small one. The "
+            "header's self-test vectors (%zu bytes) are dropped by the linker unless "
+            "`NAME_selftest()` is called.\n\n",
+            M0_CODE_O2, M0_CODE_OS, data + M0_CODE_O2, data + M0_CODE_OS,
+            (size_t)8 * 2 * (net->layers[0].n_in + net->layers[net->n_layers - 1].n_out));
+    size_t scratch = evonet_scratch_bytes(net), in = 2u * net->layers[0].n_in,
+           out = 2u * net->layers[net->n_layers - 1].n_out;
+    fprintf(o,
+            "### RAM\n\n| what | bytes |\n|---|---:|\n"
+            "| scratch (two activation buffers, `NAME_SCRATCH_BYTES`) | %zu |\n"
+            "| input (int16 readings) | %zu |\n| output (int16 pose) | %zu |\n"
+            "| **total** | **%zu** |\n\n"
+            "plus the kernel's stack: %d bytes at -O2, %d at -Os (gcc -fstack-usage).\n\n",
+            scratch, in, out, scratch + in + out, M0_STACK_O2, M0_STACK_OS);
+    fprintf(o,
+            "### Speed\n\n"
+            "Estimated **%.0f cycles per inference** with the -O2 kernel: %.0f us at 16 MHz, "
+            "%.0f us at 48 MHz (zero wait-state flash). The -Os kernel is about %.1f times "
+            "slower (%d against %d cycles measured for the 18-16-16-6 reference).\n\n",
+            c.cycles, c.cycles / 16, c.cycles / 48, (double)M0_REF_CYCLES_OS / M0_REF_CYCLES_O2,
+            M0_REF_CYCLES_OS, M0_REF_CYCLES_O2);
+    fprintf(o,
+            "Cost model of the kernel: cycles = %.1f + %.2f x MACs + %.2f x outputs + %.1f x "
+            "groups, with %zu MACs (the kernel's, padding included), %zu outputs and %zu "
+            "groups of up to %d outputs here. The constants are a least-squares fit to "
+            "cycles measured under QEMU (the `make bench-m0` method) for seven trained "
+            "18-input networks (hidden 8-8, 16-16, 32, 32-32, 24-16-8, 64, 12), within "
+            "1.5 %% of each; for bench-m0's 18-16-16-6 fixture the model gives 4993 against "
+            "%d measured (2.5 %%). Hidden units with a non-positive accumulator skip the "
+            "requantization, so the real figure varies a little with input and weights.\n\n",
+            C_FIXED, C_MAC, C_OUT, C_GROUP, c.lanes, c.outputs, c.groups, EVONET_GROUP,
+            M0_REF_CYCLES_O2);
+}
+
+static void section_plots(FILE *o, int have)
+{
+    fprintf(o, "## Plots\n\n");
+    if (!have) {
+        fprintf(o, "Not drawn (gnuplot was not available); `evotrain plot DIR` draws them.\n");
+        return;
+    }
+    for (int i = 0; i < ET_PLOT_N_PNG; i++)
+        fprintf(o, "%s:\n\n![%s](%s)\n\n", et_plot_what[i], et_plot_what[i], et_plot_png[i]);
+}
+
+static const char report_help[] =
+    "usage: evotrain report DIR [-n N | --data FILE.csv]\n"
+    "Writes DIR/report.md: the configuration in brief, the error table of the best\n"
+    "network (RMSE, p50, p95, max per output and the Euclidean translation, as\n"
+    "`evotrain eval` computes them on N fresh simulated samples, default 20000, or\n"
+    "on a dataset CSV), its flash and RAM bytes in the exported layout, the\n"
+    "estimated Cortex-M0 cycles per inference, and the figures of `evotrain plot`\n"
+    "(drawn too; without gnuplot the report is written without them, with a warning).\n";
+
+int cmd_report(int argc, char **argv)
+{
+    const char *dir, *data;
+    size_t n;
+    int a = et_plot_args("report", report_help, argc, argv, &dir, &data, &n);
+    if (a != 0)
+        return a > 0 ? ET_EXIT_OK : ET_EXIT_USAGE;
+    et_run r;
+    if (et_run_open(dir, &r) != 0)
+        return ET_EXIT_INPUT;
+    et_eval ev;
+    if (et_eval_run(&r, data, n, &ev) != 0) {
+        et_run_close(&r);
+        return ET_EXIT_INPUT;
+    }
+    int rc = ET_EXIT_INPUT, prc = et_plot_write(&r, &ev);
+    if (prc == ET_PLOT_NO_GNUPLOT)
+        et_error(NULL, 0, "report: writing the report without plots");
+    char *path = et_path(dir, "report.md");
+    et_afile af;
+    if (prc != -1 && et_afile_open(&af, path) == 0) {
+        fprintf(af.fp, "# evotrain report: run %s\n\nMade by evotrain %s from `%s`.\n\n",
+                r.cfg.name, ET_VERSION, dir);
+        section_config(af.fp, &r);
+        section_errors(af.fp, &ev);
+        section_device(af.fp, &r.best->net);
+        section_plots(af.fp, prc == 0);
+        if (et_afile_commit(&af) == 0) {
+            et_info("evotrain: wrote %s\n", path);
+            rc = ET_EXIT_OK;
+        }
+    }
+    free(path);
+    et_eval_free(&ev);
+    et_run_close(&r);
+    return rc;
+}
