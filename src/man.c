@@ -79,45 +79,44 @@ static int run_sim_doc(int argc, char **argv)
     return 0;
 }
 
-/* et_config_doc: "[section] key = default" then an indented line of text;
- * sim_config_doc: one line per key. Lines of the trainer's form become
- * tagged paragraphs; a scenario line keeps its columns after the key. */
+/* Key documentation as tagged paragraphs: a line "[section] key = default"
+ * is followed by indented lines of text (et_config_doc and sim_config_doc);
+ * a line in columns ("[section] key  type  default  range  text") keeps its
+ * columns after the key. */
 static void keys(FILE *o, const char *doc)
 {
     const char *p = doc;
     while (*p) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        if (p[0] == '[') {
-            const char *rb = memchr(p, ']', len);
-            const char *eq = memchr(p, '=', len);
+        const char *eq = p[0] == '[' ? strstr(p, " = ") : NULL;
+        if (eq && eq > p + len)
+            eq = NULL;
+        if (!eq && p[0] == '[' && len > 2 && !memcmp(p + len - 2, " =", 2))
+            eq = p + len - 2; /* no default */
+        const char *rb = p[0] == '[' ? memchr(p, ']', len) : NULL;
+        if (eq) {
+            /* "[run] seed = 1", "[magnet NAME] or [magnets] model = cuboid" */
             fputs(".TP\n.B ", o);
-            if (eq && rb && eq > rb && len > 2 && (size_t)(eq - p) < 60 && eq[-1] == ' ' &&
-                !memchr(rb + 2, ' ', (size_t)(eq - rb - 3))) {
-                /* trainer: "[run] seed = 1" */
-                put(o, p, (size_t)(eq - p - 1));
-                fputs("\nDefault: ", o);
-                put(o, eq + 2, len - (size_t)(eq + 2 - p));
-                fputs(".\n", o);
-            } else if (rb) {
-                /* scenario: "[sec] key  type  default  range  text" */
-                const char *k = rb + 1;
-                while (*k == ' ')
-                    k++;
-                size_t kl = strcspn(k, " \n");
-                put(o, p, (size_t)(rb + 1 - p));
-                fputc(' ', o);
-                put(o, k, kl);
-                fputc('\n', o);
-                const char *rest = k + kl;
-                while (*rest == ' ')
-                    rest++;
-                put(o, rest, len - (size_t)(rest - p));
-                fputc('\n', o);
-            } else {
-                put(o, p, len);
-                fputc('\n', o);
-            }
+            put(o, p, (size_t)(eq - p));
+            size_t dl = eq + 3 <= p + len ? len - (size_t)(eq + 3 - p) : 0;
+            fputs(dl ? "\nDefault: " : "\nNo default", o);
+            put(o, eq + 3, dl);
+            fputs(".\n", o);
+        } else if (rb) {
+            /* a column line: "[sec] key  type  default  range  text" */
+            const char *k = rb + 1;
+            while (*k == ' ')
+                k++;
+            size_t kl = strcspn(k, " \n");
+            fputs(".TP\n.B ", o);
+            put(o, p, (size_t)(k + kl - p));
+            fputc('\n', o);
+            const char *rest = k + kl;
+            while (*rest == ' ')
+                rest++;
+            put(o, rest, len - (size_t)(rest - p));
+            fputc('\n', o);
         } else {
             const char *t = p;
             while (*t == ' ')
