@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "evonet_check.h"
 #include "sim.h"
 #include "util.h"
@@ -91,7 +92,14 @@ int et_samples_sim(et_samples *s, const et_config *cfg, uint64_t first, size_t n
     size_t ni = sim_n_readings(cfg->sim);
     int16_t *counts = et_malloc(sizeof(int16_t) * n * ni);
     double *pose = et_malloc(sizeof(double) * n * SIM_POSE_DIM);
-    sim_sample(cfg->sim, cfg->seed, first, n, 1, counts, pose);
+    /* With MPI each rank simulates its share and the shares are exchanged;
+     * sample i is keyed by its index, so the bits are those of one process. */
+    size_t lo, hi;
+    et_dist_share(n, &lo, &hi);
+    sim_sample(cfg->sim, cfg->seed, first + lo, hi - lo, 1, counts + lo * ni,
+               pose + lo * SIM_POSE_DIM);
+    et_dist_allgather_rows_i16(counts, n, ni);
+    et_dist_allgather_rows_f64(pose, n, SIM_POSE_DIM);
     s->n = n;
     s->n_in = ni;
     s->n_out = SIM_POSE_DIM;

@@ -25,6 +25,7 @@
 #include "checkpoint.h"
 #include "commands.h"
 #include "config.h"
+#include "dist.h"
 #include "et_rng.h"
 #include "evonet_check.h"
 #include "fitness.h"
@@ -464,81 +465,81 @@ static void progress(trainer *t, int final, double evals_rate)
         fprintf(stderr, "%s\n", line);
 }
 
-int cmd_train(int argc, char **argv)
+/* Phase 1, every rank: the configuration (the file given, or the run's own
+ * on resume) with the command line's overrides. */
+static int setup_config(trainer *t, const train_opts *o)
 {
-    train_opts o;
-    int prc = parse_args(argc, argv, &o);
-    if (prc)
-        return prc > 0 ? ET_EXIT_OK : ET_EXIT_USAGE;
-    trainer T = {0};
-    trainer *t = &T;
-    int rc = ET_EXIT_INPUT;
-
-    /* The configuration: the file given, or the run's own on resume. */
-    if (o.resume) {
-        t->dir = et_strdup(o.resume);
+    if (o->resume) {
+        t->dir = et_strdup(o->resume);
         char *cp = et_path(t->dir, "config.ini");
-        int lrc = et_config_load(o.config ? o.config : cp, &t->cfg);
+        int lrc = et_config_load(o->config ? o->config : cp, &t->cfg);
         free(cp);
         if (lrc != 0)
-            goto out;
+            return -1;
     } else {
-        if (et_config_load(o.config, &t->cfg) != 0)
-            goto out;
-        const char *name = o.name ? o.name : t->cfg.name;
+        if (et_config_load(o->config, &t->cfg) != 0)
+            return -1;
+        const char *name = o->name ? o->name : t->cfg.name;
         if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
-            et_error(o.config, 0, "run name '%s' is not a plain directory name", name);
-            goto out;
+            et_error(o->config, 0, "run name '%s' is not a plain directory name", name);
+            return -1;
         }
-        t->dir = et_path(o.out, name);
+        t->dir = et_path(o->out, name);
     }
-    if (o.init && o.resume) {
+    if (o->init && o->resume) {
         et_error(NULL, 0, "train: --init starts a run; it cannot be given with --resume");
-        goto out;
+        return -1;
     }
-    if (o.init) {
+    if (o->init) {
         free(t->cfg.init);
-        t->cfg.init = et_strdup(o.init);
+        t->cfg.init = et_strdup(o->init);
     }
-    if (o.threads >= 0)
-        t->cfg.threads = o.threads;
-    if (o.time_limit >= 0)
-        t->cfg.time_limit_s = o.time_limit;
-    if (o.max_generations >= 0)
-        t->cfg.max_generations = o.max_generations;
-    if (o.max_evals >= 0)
-        t->cfg.max_evals = o.max_evals;
+    if (o->threads >= 0)
+        t->cfg.threads = o->threads;
+    if (o->time_limit >= 0)
+        t->cfg.time_limit_s = o->time_limit;
+    if (o->max_generations >= 0)
+        t->cfg.max_generations = o->max_generations;
+    if (o->max_evals >= 0)
+        t->cfg.max_evals = o->max_evals;
     t->cfg_text = dump_string(&t->cfg);
     t->ckpt_path = et_path(t->dir, "checkpoint.bin");
     t->log_path = et_path(t->dir, "log.csv");
+    return 0;
+}
 
-    /* The run directory: never overwrite a run unless asked. */
-    if (!o.resume) {
-        struct stat sb;
-        if (stat(t->dir, &sb) == 0) {
-            if (!o.force) {
-                et_error(t->dir, 0, "run directory exists (use --force to overwrite it, or "
-                                    "--resume %s to continue it)",
-                         t->dir);
-                rc = ET_EXIT_INPUT;
-                goto out;
-            }
-            unlink(t->ckpt_path);
-            unlink(t->log_path);
-        } else {
-            mkdir(o.out, 0777); /* may exist */
-            if (mkdir(t->dir, 0777) != 0) {
-                et_error(t->dir, 0, "cannot create run directory: %s", strerror(errno));
-                goto out;
-            }
+/* Phase 2, rank 0 only: the run directory. Never overwrite a run unless asked. */
+static int setup_dir(trainer *t, const train_opts *o)
+{
+    if (o->resume)
+        return 0;
+    struct stat sb;
+    if (stat(t->dir, &sb) == 0) {
+        if (!o->force) {
+            et_error(t->dir, 0, "run directory exists (use --force to overwrite it, or "
+                                "--resume %s to continue it)",
+                     t->dir);
+            return -1;
         }
-        char *cp = et_path(t->dir, "config.ini");
-        int w = write_text_atomic(cp, t->cfg_text);
-        free(cp);
-        if (w != 0)
-            goto out;
+        unlink(t->ckpt_path);
+        unlink(t->log_path);
+    } else {
+        mkdir(o->out, 0777); /* may exist */
+        if (mkdir(t->dir, 0777) != 0) {
+            et_error(t->dir, 0, "cannot create run directory: %s", strerror(errno));
+            return -1;
+        }
     }
+    char *cp = et_path(t->dir, "config.ini");
+    int w = write_text_atomic(cp, t->cfg_text);
+    free(cp);
+    return w;
+}
 
+/* Phase 3, every rank: network, data, start point, optimizer. Each rank
+ * simulates its share of the pool; the shares are then exchanged. */
+static int setup_search(trainer *t, const train_opts *o)
+{
     t->threads = t->cfg.threads;
 #ifdef _OPENMP
     if (t->threads <= 0)
@@ -547,22 +548,19 @@ int cmd_train(int argc, char **argv)
 #else
     t->threads = 1;
 #endif
-
-    /* The network and its search space. */
     t->nl = et_net_sizes(&t->cfg, t->sizes);
     char err[256];
     t->g = et_genome_alloc(t->sizes, t->nl, t->cfg.ridge_output, t->cfg.scale_search, err,
                            sizeof err);
     if (!t->g) {
         et_error(t->cfg.path, 0, "%s", err);
-        goto out;
+        return -1;
     }
     t->g->per_layer = !t->cfg.per_channel;
     size_t dim = t->g->dim;
     for (int k = 0; k < SIM_POSE_DIM; k++)
         t->out_weight[k] = k < 3 ? 1.0 : t->cfg.rot_weight;
 
-    /* Data: a pure function of the configuration. */
     double t0 = now_s();
     et_samples_sim(&t->pool, &t->cfg, 0, (size_t)t->cfg.pool_size, 0);
     et_samples_sim(&t->valid, &t->cfg, ET_VALID_BASE, (size_t)t->cfg.valid_size, 0);
@@ -578,21 +576,19 @@ int cmd_train(int argc, char **argv)
     t->best = et_net_alloc(t->sizes, t->nl);
     t->cur = et_net_alloc(t->sizes, t->nl);
     t->best_x = et_calloc(dim, sizeof(double));
-    t->x0 = et_malloc(dim * sizeof(double));
+    t->x0 = et_calloc(dim, sizeof(double));
     et_data cal = et_samples_data(&t->pool);
-    if (o.resume) {
+    if (o->resume) {
         /* The start point and calibration come back with the checkpoint;
          * the warm-start file may be long gone. */
-        memset(t->x0, 0, dim * sizeof(double));
     } else if (strcmp(t->cfg.init, "none")) {
         if (et_warmstart(t->cfg.init, t->g, t->x0, &cal) != 0)
-            goto out;
+            return -1;
     } else {
         et_genome_init(t->g, t->cfg.seed, t->cfg.init_weight_sd, t->x0);
         et_fitness_calibrate(t->g, t->x0, &cal);
     }
 
-    /* The optimizer. */
     et_opt_params p;
     et_opt_params_default(&p);
     p.lambda = t->cfg.lambda;
@@ -604,33 +600,51 @@ int cmd_train(int argc, char **argv)
     if (!t->opt) {
         et_error(t->cfg.path, 0, "[train] algo = %s: cannot start it (algorithms: %s)",
                  t->cfg.algo, et_opt_algorithms());
-        goto out;
+        return -1;
+    }
+    if ((size_t)et_dist_size() > et_opt_lambda(t->opt)) {
+        et_error(NULL, 0, "%d MPI ranks but only %zu candidates per generation: use at most "
+                          "%zu ranks or a larger [train] lambda",
+                 et_dist_size(), et_opt_lambda(t->opt), et_opt_lambda(t->opt));
+        return -1;
     }
     double *grid = et_malloc(dim * sizeof(double));
     et_genome_grid(t->g, grid);
     et_opt_set_grid(t->opt, grid);
     free(grid);
     if (et_opt_set_x0(t->opt, t->x0, t->cfg.sigma0) != 0)
-        goto out;
-    if (t->cfg.margin != 0)
-        et_opt_set_margin(t->opt, t->cfg.margin);
+        return -1;
+    if (t->cfg.margin != 0 && et_opt_set_margin(t->opt, t->cfg.margin) != 0)
+        return -1;
     t->st.best_loss = INFINITY;
     t->st.best_trans = NAN;
     for (int k = 0; k < 6; k++)
         t->st.best_rmse[k] = NAN;
     memcpy(t->best_x, t->x0, dim * sizeof(double));
+    size_t cap = et_opt_lambda_max(t->opt);
+    t->X = et_malloc(sizeof(double) * cap * dim);
+    t->loss = et_malloc(sizeof(double) * cap);
+    return 0;
+}
 
+/* Phase 4: the state to continue from (every rank reads the checkpoint),
+ * and rank 0's log. */
+static int setup_state(trainer *t, const train_opts *o)
+{
+    int root = et_dist_rank() == 0;
     t->t_start = now_s();
-    if (o.resume) {
+    if (o->resume) {
         if (load_checkpoint(t) != 0)
-            goto out;
-        /* Rows logged after the checkpoint will be recomputed: drop them. */
-        if (truncate(t->log_path, (off_t)t->st.log_bytes) != 0) {
-            et_error(t->log_path, 0, "cannot truncate: %s", strerror(errno));
-            goto out;
+            return -1;
+        if (root) {
+            /* Rows logged after the checkpoint will be recomputed: drop them. */
+            if (truncate(t->log_path, (off_t)t->st.log_bytes) != 0) {
+                et_error(t->log_path, 0, "cannot truncate: %s", strerror(errno));
+                return -1;
+            }
+            t->log = fopen(t->log_path, "a");
         }
-        t->log = fopen(t->log_path, "a");
-    } else {
+    } else if (root) {
         et_errors e;
         validate(t, t->x0, &e);
         t->log = fopen(t->log_path, "w");
@@ -639,40 +653,63 @@ int cmd_train(int argc, char **argv)
             log_row(t, NAN, NAN, &e);
         }
     }
-    if (!t->log) {
+    if (root && !t->log) {
         et_error(t->log_path, 0, "cannot open: %s", strerror(errno));
-        goto out;
+        return -1;
     }
     t->elapsed0 = t->st.elapsed_s;
+    return 0;
+}
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+/* Candidates [lo, hi) of this rank: asked and scored here, in parallel. */
+static void score_share(trainer *t, size_t lo, size_t hi, const et_data *mb)
+{
+    size_t dim = t->g->dim;
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+    for (size_t k = lo; k < hi; k++)
+        et_opt_ask_one(t->opt, k, t->X + k * dim);
+    et_fitness_eval_all(t->fit, t->X + lo * dim, hi - lo, mb, t->loss + lo);
+}
 
+enum { STOP_NONE = 0, STOP_SIGNAL = 1, STOP_TIME = 2, STOP_ERROR = 4 };
+
+/* The generations. Every rank runs this loop in lockstep; the one
+ * collective per generation (a max over the ranks' flags) both exchanges
+ * the stop decision and carries rank 0's I/O failures. */
+static int train_loop(trainer *t)
+{
+    int root = et_dist_rank() == 0;
     size_t cap_lambda = et_opt_lambda_max(t->opt);
-    t->X = et_malloc(sizeof(double) * cap_lambda * dim);
-    t->loss = et_malloc(sizeof(double) * cap_lambda);
     double *sorted = et_malloc(sizeof(double) * cap_lambda);
-    double rate_t = now_s();
+    double rate_t = now_s(), rate = 0;
     uint64_t rate_e = t->st.evals;
-    double rate = 0;
     const char *why = "budget";
+    int flags = 0, rc = ET_EXIT_OK;
     for (;;) {
+        if (stop_signal)
+            flags |= STOP_SIGNAL;
         double el = t->elapsed0 + (now_s() - t->t_start);
-        if (stop_signal) {
+        if (root && t->cfg.time_limit_s > 0 && el >= t->cfg.time_limit_s)
+            flags |= STOP_TIME;
+        flags = et_dist_max_int(flags);
+        if (flags & STOP_ERROR) {
+            rc = ET_EXIT_INPUT;
+            why = "error";
+            break;
+        }
+        if (flags & STOP_SIGNAL) {
             why = "interrupted";
+            rc = ET_EXIT_INTERRUPTED;
+            break;
+        }
+        if (flags & STOP_TIME) {
+            why = "time limit";
             break;
         }
         if (t->cfg.max_generations > 0 && t->st.generation >= (uint64_t)t->cfg.max_generations)
             break;
         if (t->cfg.max_evals > 0 && t->st.evals >= (uint64_t)t->cfg.max_evals)
             break;
-        if (t->cfg.time_limit_s > 0 && el >= t->cfg.time_limit_s) {
-            why = "time limit";
-            break;
-        }
         et_opt_stop s = et_opt_test(t->opt);
         if (s != ET_OPT_RUNNING) {
             why = et_opt_stop_name(s);
@@ -680,24 +717,29 @@ int cmd_train(int argc, char **argv)
         }
         uint64_t gen = t->st.generation;
         et_opt_set_step_floor(t->opt, floor_at(t, gen));
-        size_t lambda = et_opt_lambda(t->opt);
-        if (et_opt_ask(t->opt, t->X, lambda) != 0)
-            goto out;
+        size_t lambda = et_opt_lambda(t->opt), lo, hi;
+        et_dist_share(lambda, &lo, &hi);
         et_data mb = draw_minibatch(t, gen);
-        et_fitness_eval_all(t->fit, t->X, lambda, &mb, t->loss);
-        memcpy(sorted, t->loss, lambda * sizeof(double));
-        qsort(sorted, lambda, sizeof(double), cmp_d);
-        if (et_opt_tell(t->opt, t->loss, lambda) < 0)
-            goto out;
+        score_share(t, lo, hi, &mb);
+        et_dist_allgather(t->loss, lambda);
+        if (et_opt_tell(t->opt, t->loss, lambda) < 0) {
+            rc = ET_EXIT_INPUT; /* every rank fails alike: same state, same values */
+            why = "error";
+            break;
+        }
         t->st.generation++;
         t->st.evals += lambda;
+        if (!root)
+            continue;
         if (t->st.generation % (uint64_t)t->cfg.valid_every == 0) {
+            memcpy(sorted, t->loss, lambda * sizeof(double));
+            qsort(sorted, lambda, sizeof(double), cmp_d);
             et_errors e;
             validate(t, et_opt_mean(t->opt), &e);
             log_row(t, sorted[0], sorted[lambda / 2], &e);
         }
         if (t->st.generation % (uint64_t)t->cfg.checkpoint_every == 0 && save_checkpoint(t) != 0)
-            goto out;
+            flags |= STOP_ERROR;
         double nw = now_s();
         if (nw - rate_t > 1.0) {
             rate = (double)(t->st.evals - rate_e) / (nw - rate_t);
@@ -707,19 +749,63 @@ int cmd_train(int argc, char **argv)
         progress(t, 0, rate);
     }
     free(sorted);
+    if (!root || rc == ET_EXIT_INPUT)
+        return rc;
     /* No extra validation at the stop: the best network is chosen among
      * validations every valid_every generations only, so a run stopped and
      * resumed anywhere picks the same one as a run never stopped. */
     if (save_checkpoint(t) != 0)
-        goto out;
+        return ET_EXIT_INPUT;
     progress(t, 1, rate);
     et_info("evotrain: %s after %llu generations, %llu evaluations; best validation at "
             "generation %llu: %.3f mm, %.2f/%.2f/%.2f deg (RMSE); run in %s\n",
             why, (unsigned long long)t->st.generation, (unsigned long long)t->st.evals,
             (unsigned long long)t->st.best_generation, t->st.best_trans, t->st.best_rmse[3],
             t->st.best_rmse[4], t->st.best_rmse[5], t->dir);
-    rc = stop_signal ? ET_EXIT_INTERRUPTED : ET_EXIT_OK;
+    return rc;
+}
+
+/* After a phase: every rank learns whether any rank failed. Rank 0 says so
+ * when the failure was elsewhere (the failing rank printed why). */
+static int any_failed(int failed, const char *what)
+{
+    int any = et_dist_max_int(failed);
+    if (any && !failed && et_dist_rank() == 0)
+        et_error(NULL, 0, "another MPI rank failed while %s; stopping every rank", what);
+    return any;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_opts o;
+    int prc = parse_args(argc, argv, &o);
+    if (prc)
+        return prc > 0 ? ET_EXIT_OK : ET_EXIT_USAGE;
+    et_dist_init(NULL, NULL);
+    int root = et_dist_rank() == 0;
+    if (!root)
+        et_verbosity = 0; /* one voice: rank 0 reports progress */
+    trainer T = {0};
+    trainer *t = &T;
+    int rc = ET_EXIT_INPUT;
+    if (any_failed(et_dist_check_build() != 0, "checking the build"))
+        goto out;
+    if (any_failed(setup_config(t, &o) != 0, "loading the configuration"))
+        goto out;
+    if (any_failed(root && setup_dir(t, &o) != 0, "preparing the run directory"))
+        goto out;
+    if (any_failed(setup_search(t, &o) != 0, "setting up the search"))
+        goto out;
+    if (any_failed(setup_state(t, &o) != 0, "loading the state"))
+        goto out;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    rc = train_loop(t);
 out:
     trainer_free(t);
+    et_dist_finalize();
     return rc;
 }
