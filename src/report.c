@@ -41,7 +41,7 @@
  * The constants are a least-squares fit to cycles measured under QEMU with
  * the m0cycles plugin (the bench-m0 method) for seven trained 18-input
  * networks: hidden 8-8, 16-16, 32, 32-32, 24-16-8, 64 and 12; the model is
- * within 1.5 % of every one (scripts/m0-calibrate.sh repeats it). For
+ * within 1.5 % of every one (tests/firmware/m0-calibrate.sh repeats it). For
  * bench-m0's 18-16-16-6 fixture it gives 4993 against the 4870 measured
  * there (2.5 %): hidden units with a non-positive accumulator skip the
  * requantization, so the cycles depend a little on the weights and the input. */

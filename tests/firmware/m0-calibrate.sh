@@ -4,7 +4,7 @@
 # the data behind the cost model in src/report.c. Needs `make bench-m0` first
 # (for build/fw/vectors.h and build/fw/libm0cycles.so). Prints one line per shape.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 FW=build/fw
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
