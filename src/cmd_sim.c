@@ -1,5 +1,6 @@
 /* cmd_sim: `evotrain simulate`, `evotrain dataset` and the simulator benchmark. */
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -267,6 +268,16 @@ int cmd_simulate(int argc, char **argv)
     return rc;
 }
 
+/* Ctrl-C during a long dataset: finish the batch, remove the temp file, exit
+ * 130, so that nothing half-written is left behind. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
 int cmd_dataset(int argc, char **argv)
 {
     struct opts o;
@@ -291,8 +302,21 @@ int cmd_dataset(int argc, char **argv)
     int rc = ET_EXIT_INPUT;
     if (et_afile_open(&af, o.out) != 0)
         goto out;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    interrupted = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     for (size_t first = 0; first < n; first += batch) {
         size_t m = n - first < batch ? n - first : batch;
+        if (interrupted) {
+            et_error(o.out, 0, "interrupted; nothing written");
+            et_afile_abort(&af);
+            rc = ET_EXIT_INTERRUPTED;
+            goto restore;
+        }
         sim_sample(sc, seed, first, m, !o.no_noise, counts, pose);
         for (size_t r = 0; r < m; r++) {
             char err[256];
@@ -300,7 +324,7 @@ int cmd_dataset(int argc, char **argv)
                 et_error(o.config, 0, "sample %zu: %s; the [pose] box is too large", first + r,
                          err);
                 et_afile_abort(&af);
-                goto out;
+                goto restore;
             }
         }
         if (et_dataset_write(af.fp, sc, counts, pose, m, first == 0) != 0)
@@ -311,6 +335,9 @@ int cmd_dataset(int argc, char **argv)
         if (et_verbosity >= 2)
             et_info("evotrain: %s: %zu samples, seed %llu\n", o.out, n, (unsigned long long)seed);
     }
+restore:
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
 out:
     free(counts);
     free(pose);

@@ -420,6 +420,15 @@ static void test_cli(void **state)
     st = system(cmd);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
     assert_null(slurp(path_in("cli3.csv"), NULL));
+    /* Interrupted: exit 130, neither the output nor its temp file left. */
+    snprintf(cmd, sizeof cmd,
+             "timeout --preserve-status -s TERM 0.5 %s dataset --config configs/pose.ini "
+             "-n 100000000 -o %s 2>/dev/null",
+             bin, path_in("cli4.csv"));
+    st = system(cmd);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 130);
+    assert_null(slurp(path_in("cli4.csv"), NULL));
+    assert_no_temp_files();
 }
 
 int main(void)
