@@ -65,7 +65,8 @@ const char *sim_reading_name(const struct sim_scenario *sc, size_t i);
 /* Names of the pose components, "x_mm", ..., "yaw_deg". */
 extern const char *const sim_pose_names[SIM_POSE_DIM];
 
-/* The pose box: component i is drawn uniformly from [lo[i], hi[i]]. */
+/* The pose box: component i is drawn uniformly from [lo[i], hi[i]]. lo == hi is
+ * allowed (a component held fixed), so a width used to scale outputs may be 0. */
 void sim_pose_box(const struct sim_scenario *sc, double lo[SIM_POSE_DIM], double hi[SIM_POSE_DIM]);
 
 /* ---- the forward model ----------------------------------------------------- */
