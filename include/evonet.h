@@ -14,8 +14,9 @@
  *            hidden layers: out[o] = clamp(y, 0, 255)    (uint8, ReLU)
  *            last layer:    out[o] = clamp(y, -32768, 32767)  (int16)
  *
- * Inputs of layer 0 are int16 (raw ADC counts); inputs of later layers are the
- * uint8 activations of the layer before.
+ * where bias[o], mult[o] and shift[o] are the fields of output o's channel
+ * record. Inputs of layer 0 are int16 (raw ADC counts); inputs of later
+ * layers are the uint8 activations of the layer before.
  *
  * Storage layout (chosen for ARMv6-M, where LDRB has an immediate offset but
  * LDRSB only a register offset):
@@ -30,14 +31,20 @@
  *   g * EVONET_GROUP + k for input i. n_out is padded up to a multiple of
  *   EVONET_GROUP (see EVONET_PAD); padded outputs have u = 128 (weight 0)
  *   and bias 0, so their accumulator is exactly 0; their mult and shift
- *   entries must exist but are never used in arithmetic (any value). A final
- *   group with at most four real outputs reads only the first four weights
- *   of each eight.
- * - bias, mult and shift are plain arrays of EVONET_PAD(n_out) entries.
+ *   must exist but are never used in arithmetic (any value). A final group
+ *   with at most four real outputs reads only the first four weights of
+ *   each eight.
+ * - bias, mult and shift of an output sit together in one 8-byte channel
+ *   record (evonet_chan), EVONET_PAD(n_out) records per layer: the kernel
+ *   keeps one pointer for all three, where three separate arrays cost it a
+ *   pointer reload from the stack per output (the M0 has too few registers
+ *   to keep them next to eight accumulators). Every field of the eight
+ *   records of a group is within reach of LDR/LDRH's immediate offsets.
  *
- * ABI version 2 (EVONET_GROUP 4 -> 8) changed only the weight interleaving
- * and the padding; the weight encoding, the arrays and the arithmetic are
- * those of version 1.
+ * ABI version 3 replaced version 2's separate bias, mult and shift arrays by
+ * the channel records and widened shift to [0, 31]; the weights and the
+ * arithmetic are those of version 2. Version 2 (EVONET_GROUP 4 -> 8) had
+ * changed only the weight interleaving and the padding of version 1.
  *
  * Rounding: floor (toward minus infinity), computed exactly with two
  * 16x16->32 products (see evonet.c). Round-to-nearest costs one add per
@@ -59,7 +66,7 @@
 
 /* Version of the data layout below. An exported header states the version it
  * was made for, and refuses to compile against another (see export). */
-#define EVONET_ABI_VERSION 2
+#define EVONET_ABI_VERSION 3
 
 /* Outputs computed together per pass over the inputs; part of the layout. */
 #define EVONET_GROUP 8
@@ -67,20 +74,25 @@
 
 /* Limits checked by evonet_validate. */
 #define EVONET_MAX_LAYERS 8
-#define EVONET_MAX_WIDTH 255 /* n_in and n_out of every layer: [1, 255] */
+#define EVONET_MAX_WIDTH 255        /* n_in and n_out of every layer: [1, 255] */
 #define EVONET_ACC_LIMIT (1L << 30) /* |acc| <= 2^30 for every input */
+
+/* Requantization and bias of one output channel. */
+typedef struct evonet_chan {
+    /* [-2^30, 2^30], and with the weights satisfies the accumulator bound. */
+    int32_t bias;
+    /* [1, 65535], the requantization multiplier. */
+    uint16_t mult;
+    /* [0, 31]; the total right shift is 16 + shift, so the scale
+     * mult / 2^(16 + shift) lies in [2^-47, 65535/65536]. */
+    uint16_t shift;
+} evonet_chan;
 
 typedef struct evonet_layer {
     /* u = w + 128, layout above; EVONET_PAD(n_out) * n_in entries. */
     const uint8_t *w;
-    /* EVONET_PAD(n_out) entries each.
-     * bias:  [-2^30, 2^30], and with the weights satisfies the accumulator bound.
-     * mult:  [1, 65535], the requantization multiplier.
-     * shift: [1, 31]; the total right shift is 16 + shift, so the scale
-     *        mult / 2^(16 + shift) lies in [2^-47, 0.5). */
-    const int32_t *bias;
-    const uint16_t *mult;
-    const uint8_t *shift;
+    /* EVONET_PAD(n_out) channel records, one per output. */
+    const evonet_chan *chan;
     uint16_t n_in;  /* [1, 255] */
     uint16_t n_out; /* [1, 255]; the last layer's n_out is the output count */
 } evonet_layer;

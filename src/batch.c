@@ -48,7 +48,7 @@ layer_tile(const evonet_layer *L, const int32_t *restrict in, int32_t *restrict 
     unsigned no = L->n_out, ni = L->n_in;
     for (unsigned o = 0; o < no; o++) {
         int32_t acc[T];
-        int32_t b = L->bias[o];
+        int32_t b = L->chan[o].bias;
         for (unsigned s = 0; s < T; s++)
             acc[s] = b;
         for (unsigned i = 0; i < ni; i++) {
@@ -57,8 +57,8 @@ layer_tile(const evonet_layer *L, const int32_t *restrict in, int32_t *restrict 
             for (unsigned s = 0; s < T; s++)
                 acc[s] += w * x[s];
         }
-        int32_t m = L->mult[o];
-        int32_t r = L->shift[o];
+        int32_t m = L->chan[o].mult;
+        int32_t r = L->chan[o].shift;
         int32_t *y = out + (size_t)o * T;
         for (unsigned s = 0; s < T; s++) {
             int32_t hi = acc[s] >> 16;

@@ -7,9 +7,11 @@
 /* Requantization and the output layer rely on >> being arithmetic. */
 typedef char evonet_asr_is_arithmetic[((-8) >> 1) == -4 ? 1 : -1];
 typedef char evonet_group_is_eight[EVONET_GROUP == 8 ? 1 : -1];
+/* The output layer's range test converts int32 to int16 out of range. */
+typedef char evonet_int16_wraps[(int16_t)40000 == -25536 ? 1 : -1];
 
 /* floor(acc * m / 2^(16 + r)), exact, using only 32-bit products.
- * acc in [-2^30, 2^30], m in [1, 65535], r in [1, 31].
+ * acc in [-2^30, 2^30], m in [1, 65535], r in [0, 31].
  * With acc = hi * 2^16 + lo (lo in [0, 65535], |hi| <= 2^14):
  *   floor(acc * m / 2^16) = hi * m + floor(lo * m / 2^16)
  * where |hi * m| < 2^30 and lo * m < 2^32 fits an unsigned product; nested
@@ -18,7 +20,7 @@ typedef char evonet_group_is_eight[EVONET_GROUP == 8 ? 1 : -1];
 static inline int32_t requant(int32_t acc, uint32_t m, uint32_t r)
 {
     int32_t hi = acc >> 16;
-    uint32_t lo = (uint32_t)acc & 0xffffu;
+    uint32_t lo = (uint16_t)acc;
     return (hi * (int32_t)m + (int32_t)((lo * m) >> 16)) >> r;
 }
 
@@ -55,14 +57,14 @@ void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t 
         for (unsigned o = 0; o < L->n_out; o += EVONET_GROUP) {
             uint32_t a[EVONET_GROUP];
             for (unsigned k = 0; k < EVONET_GROUP; k++)
-                a[k] = (uint32_t)L->bias[o + k] + corr;
+                a[k] = (uint32_t)L->chan[o + k].bias + corr;
             for (unsigned i = 0; i < L->n_in; i++) {
                 uint32_t v = (uint32_t)load_x(x, wide, i);
                 for (unsigned k = 0; k < EVONET_GROUP; k++)
                     a[k] += v * *w++;
             }
             for (unsigned k = 0; k < EVONET_GROUP && o + k < L->n_out; k++) {
-                int32_t y = requant((int32_t)a[k], L->mult[o + k], L->shift[o + k]);
+                int32_t y = requant((int32_t)a[k], L->chan[o + k].mult, L->chan[o + k].shift);
                 int32_t lo = last ? -32768 : 0, hi = last ? 32767 : 255;
                 y = y < lo ? lo : y > hi ? hi : y;
                 if (last)
@@ -82,11 +84,17 @@ void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t 
  * which is why unsigned accumulators once cost ~280 cycles more than signed
  * ones), hoists loads ahead of their use and splits the accumulators' live
  * ranges; each needs more registers than there are and spills inside the
- * MAC loop (measured: 5.4 instead of 4.5 cycles per MAC). Other targets and
+ * MAC loop (measured: 5.4 instead of 4.5 cycles per MAC). Its scalar
+ * evolution pass would also recompute the weight pointer after each loop
+ * from the group's start plus a computed length, and partial redundancy
+ * elimination keeps other values live across the loop; either ties up the
+ * one spare register, which then no longer holds the loop's end pointer
+ * (a stack reload per iteration) or layer 0's input sum (measured: 4384
+ * instead of 4582 cycles per inference with both off). Other targets and
  * compilers are left alone. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__thumb__) && !defined(__thumb2__)
 #pragma GCC optimize("no-tree-reassoc", "no-schedule-insns", "ira-region=one",                     \
-                     "ira-algorithm=priority")
+                     "ira-algorithm=priority", "no-tree-pre", "no-tree-scev-cprop")
 #endif
 
 #if defined(__GNUC__)
@@ -96,23 +104,27 @@ void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t 
 #endif
 
 /* ReLU to uint8. A non-positive accumulator gives 0 without the multiply
- * (m > 0 keeps the sign), which is about half the units. */
-static inline uint32_t relu_u8(uint32_t acc, uint32_t m, uint32_t r)
+ * (mult > 0 keeps the sign), which is about half the units; a positive one
+ * is requantized unsigned, which equals requant() there. */
+static inline uint32_t relu_u8(uint32_t acc, const evonet_chan *c)
 {
-    int32_t y = 0;
+    uint32_t y = 0;
     if ((int32_t)acc > 0) {
-        y = requant((int32_t)acc, m, r);
+        uint32_t m = c->mult;
+        y = ((acc >> 16) * m + (((uint32_t)(uint16_t)acc * m) >> 16)) >> c->shift;
         if (y > 255)
             y = 255;
     }
-    return (uint32_t)y;
+    return y;
 }
 
-static inline int16_t sat_s16(uint32_t acc, uint32_t m, uint32_t r)
+/* Saturation tested by a round trip through int16_t: no 32-bit constants,
+ * which Thumb-1 cannot encode in one instruction. */
+static inline int16_t sat_s16(uint32_t acc, const evonet_chan *c)
 {
-    int32_t y = requant((int32_t)acc, m, r);
-    if ((uint32_t)(y + 32768) > 65535u)
-        y = y < 0 ? -32768 : 32767;
+    int32_t y = requant((int32_t)acc, c->mult, c->shift);
+    if (y != (int16_t)y)
+        y = (y >> 31) ^ 0x7fff;
     return (int16_t)y;
 }
 
@@ -123,6 +135,8 @@ static inline int16_t sat_s16(uint32_t acc, uint32_t m, uint32_t r)
 #define EVONET_MAC4(V, W)                                                                          \
     do {                                                                                           \
         uint32_t v_ = (uint32_t)(int32_t)(V);                                                      \
+        if (first_)                                                                                \
+            sx += v_;                                                                              \
         a0 += v_ * (W)[0];                                                                         \
         a1 += v_ * (W)[1];                                                                         \
         a2 += v_ * (W)[2];                                                                         \
@@ -131,6 +145,8 @@ static inline int16_t sat_s16(uint32_t acc, uint32_t m, uint32_t r)
 #define EVONET_MAC6(V, W)                                                                          \
     do {                                                                                           \
         uint32_t v_ = (uint32_t)(int32_t)(V);                                                      \
+        if (first_)                                                                                \
+            sx += v_;                                                                              \
         a0 += v_ * (W)[0];                                                                         \
         a1 += v_ * (W)[1];                                                                         \
         a2 += v_ * (W)[2];                                                                         \
@@ -141,6 +157,8 @@ static inline int16_t sat_s16(uint32_t acc, uint32_t m, uint32_t r)
 #define EVONET_MAC8(V, W)                                                                          \
     do {                                                                                           \
         uint32_t v_ = (uint32_t)(int32_t)(V);                                                      \
+        if (first_)                                                                                \
+            sx += v_;                                                                              \
         a0 += v_ * (W)[0];                                                                         \
         a1 += v_ * (W)[1];                                                                         \
         a2 += v_ * (W)[2];                                                                         \
@@ -167,12 +185,26 @@ static inline int16_t sat_s16(uint32_t acc, uint32_t m, uint32_t r)
     } while (0)
 
 #define EVONET_INIT4                                                                               \
-    uint32_t a0 = (uint32_t)b[0] + corr, a1 = (uint32_t)b[1] + corr;                               \
-    uint32_t a2 = (uint32_t)b[2] + corr, a3 = (uint32_t)b[3] + corr
-#define EVONET_HIDDEN4(Y0, Y1, Y2, Y3)                                                             \
+    uint32_t sx = 0;                                                                               \
+    uint32_t a0 = (uint32_t)c[0].bias, a1 = (uint32_t)c[1].bias;                                   \
+    uint32_t a2 = (uint32_t)c[2].bias, a3 = (uint32_t)c[3].bias
+/* The weight offset -128 * sum(x), from the caller or, for layer 0, from
+ * the pass itself: each group's pass sums the inputs it loads anyway, one
+ * add per input in a register that is free there, where a separate loop
+ * over the int16 inputs cost five cycles per input. */
+#define EVONET_CORR4                                                                               \
     do {                                                                                           \
-        uint32_t y0 = relu_u8(Y0, m[0], r[0]), y1 = relu_u8(Y1, m[1], r[1]);                       \
-        uint32_t y2 = relu_u8(Y2, m[2], r[2]), y3 = relu_u8(Y3, m[3], r[3]);                       \
+        if (first_)                                                                                \
+            corr = 0u - (sx << 7);                                                                 \
+        a0 += corr;                                                                                \
+        a1 += corr;                                                                                \
+        a2 += corr;                                                                                \
+        a3 += corr;                                                                                \
+    } while (0)
+#define EVONET_HIDDEN4(Y0, Y1, Y2, Y3, K)                                                          \
+    do {                                                                                           \
+        uint32_t y0 = relu_u8(Y0, c + (K)), y1 = relu_u8(Y1, c + (K) + 1);                         \
+        uint32_t y2 = relu_u8(Y2, c + (K) + 2), y3 = relu_u8(Y3, c + (K) + 3);                     \
         o8[0] = (uint8_t)y0;                                                                       \
         o8[1] = (uint8_t)y1;                                                                       \
         o8[2] = (uint8_t)y2;                                                                       \
@@ -191,65 +223,64 @@ static inline int16_t sat_s16(uint32_t acc, uint32_t m, uint32_t r)
                                         uint8_t *o8, int16_t *o16)                                 \
     {                                                                                              \
         const uint8_t *w = L->w;                                                                   \
-        const int32_t *b = L->bias;                                                                \
-        const uint16_t *m = L->mult;                                                               \
-        const uint8_t *r = L->shift;                                                               \
+        const evonet_chan *c = L->chan;                                                            \
         const XT *end = x + L->n_in, *mid = x + (L->n_in & 3u);                                    \
         unsigned left = L->n_out;                                                                  \
+        const int first_ = sizeof(XT) == 2;                                                        \
         uint32_t sum = 0;                                                                          \
         for (;;) {                                                                                 \
             if (left <= 4) {                                                                       \
                 EVONET_INIT4;                                                                      \
                 EVONET_PASS(EVONET_MAC4, XT);                                                      \
+                EVONET_CORR4;                                                                      \
                 if (LAST) {                                                                        \
-                    o16[0] = sat_s16(a0, m[0], r[0]);                                              \
+                    o16[0] = sat_s16(a0, c + 0);                                                   \
                     if (left > 1)                                                                  \
-                        o16[1] = sat_s16(a1, m[1], r[1]);                                          \
+                        o16[1] = sat_s16(a1, c + 1);                                               \
                     if (left > 2)                                                                  \
-                        o16[2] = sat_s16(a2, m[2], r[2]);                                          \
+                        o16[2] = sat_s16(a2, c + 2);                                               \
                     if (left > 3)                                                                  \
-                        o16[3] = sat_s16(a3, m[3], r[3]);                                          \
+                        o16[3] = sat_s16(a3, c + 3);                                               \
                 } else {                                                                           \
-                    EVONET_HIDDEN4(a0, a1, a2, a3);                                                \
+                    EVONET_HIDDEN4(a0, a1, a2, a3, 0);                                             \
                 }                                                                                  \
                 break;                                                                             \
             }                                                                                      \
             EVONET_INIT4;                                                                          \
-            uint32_t a4 = (uint32_t)b[4] + corr, a5 = (uint32_t)b[5] + corr;                       \
-            uint32_t a6 = (uint32_t)b[6] + corr, a7 = (uint32_t)b[7] + corr;                       \
+            uint32_t a4 = (uint32_t)c[4].bias, a5 = (uint32_t)c[5].bias;                           \
+            uint32_t a6 = (uint32_t)c[6].bias, a7 = (uint32_t)c[7].bias;                           \
             if (LAST && left <= 6)                                                                 \
                 EVONET_PASS(EVONET_MAC6, XT);                                                      \
             else                                                                                   \
                 EVONET_PASS(EVONET_MAC8, XT);                                                      \
+            EVONET_CORR4;                                                                          \
+            a4 += corr;                                                                            \
+            a5 += corr;                                                                            \
+            a6 += corr;                                                                            \
+            a7 += corr;                                                                            \
             if (LAST) {                                                                            \
-                o16[0] = sat_s16(a0, m[0], r[0]);                                                  \
-                o16[1] = sat_s16(a1, m[1], r[1]);                                                  \
-                o16[2] = sat_s16(a2, m[2], r[2]);                                                  \
-                o16[3] = sat_s16(a3, m[3], r[3]);                                                  \
-                o16[4] = sat_s16(a4, m[4], r[4]);                                                  \
+                o16[0] = sat_s16(a0, c + 0);                                                       \
+                o16[1] = sat_s16(a1, c + 1);                                                       \
+                o16[2] = sat_s16(a2, c + 2);                                                       \
+                o16[3] = sat_s16(a3, c + 3);                                                       \
+                o16[4] = sat_s16(a4, c + 4);                                                       \
                 if (left > 5)                                                                      \
-                    o16[5] = sat_s16(a5, m[5], r[5]);                                              \
+                    o16[5] = sat_s16(a5, c + 5);                                                   \
                 if (left > 6)                                                                      \
-                    o16[6] = sat_s16(a6, m[6], r[6]);                                              \
+                    o16[6] = sat_s16(a6, c + 6);                                                   \
                 if (left > 7)                                                                      \
-                    o16[7] = sat_s16(a7, m[7], r[7]);                                              \
+                    o16[7] = sat_s16(a7, c + 7);                                                   \
                 o16 += 8;                                                                          \
             } else {                                                                               \
-                EVONET_HIDDEN4(a0, a1, a2, a3);                                                    \
+                EVONET_HIDDEN4(a0, a1, a2, a3, 0);                                                 \
                 o8 += 4;                                                                           \
-                m += 4;                                                                            \
-                r += 4;                                                                            \
-                EVONET_HIDDEN4(a4, a5, a6, a7);                                                    \
+                EVONET_HIDDEN4(a4, a5, a6, a7, 4);                                                 \
                 o8 += 4;                                                                           \
-                m -= 4;                                                                            \
-                r -= 4;                                                                            \
             }                                                                                      \
             if (left <= 8)                                                                         \
                 break;                                                                             \
             left -= 8;                                                                             \
-            b += 8;                                                                                \
-            m += 8;                                                                                \
-            r += 8;                                                                                \
+            c += 8;                                                                                \
         }                                                                                          \
         return (int32_t)sum;                                                                       \
     }
@@ -264,19 +295,12 @@ void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t 
     const evonet_layer *L = net->layers;
     const evonet_layer *last = L + net->n_layers - 1;
     uint8_t *cur = scratch, *nxt = scratch + evonet_scratch_bytes(net) / 2u;
-    /* Unrolled like the MAC loops: the sum is on the critical path of every
-     * inference and a plain loop costs 9 cycles per input on the M0. */
-    int32_t sx = 0;
-    const int16_t *p = in, *mid = in + (L->n_in & 3u), *e = in + L->n_in;
-    for (; p != mid; p++)
-        sx += *p;
-    for (; p != e; p += 4)
-        sx += p[0] + p[1] + p[2] + p[3];
+    /* Layer 0 sums its own inputs for the weight offset: corr is unused. */
     if (L == last) {
-        first_last(L, in, (uint32_t)(sx * -128), 0, out);
+        first_last(L, in, 0, 0, out);
         return;
     }
-    sx = first_hidden(L, in, (uint32_t)(sx * -128), cur, 0);
+    int32_t sx = first_hidden(L, in, 0, cur, 0);
     while (++L != last) {
         uint8_t *t = cur;
         sx = next_hidden(L, cur, (uint32_t)(sx * -128), nxt, 0);

@@ -13,7 +13,7 @@ static int64_t weight(const evonet_layer *L, unsigned o, unsigned i)
 int64_t evonet_acc_bound(const evonet_layer *L, int first_layer, unsigned o)
 {
     int64_t xmax = first_layer ? 32768 : 255;
-    int64_t b = llabs((long long)L->bias[o]);
+    int64_t b = llabs((long long)L->chan[o].bias);
     for (unsigned i = 0; i < L->n_in; i++)
         b += llabs((long long)weight(L, o, i)) * xmax;
     return b;
@@ -28,8 +28,8 @@ int evonet_validate(const evonet *net, char *err, size_t n)
     }
     for (unsigned l = 0; l < net->n_layers; l++) {
         const evonet_layer *L = &net->layers[l];
-        if (!L->w || !L->bias || !L->mult || !L->shift) {
-            snprintf(err, n, "layer %u: missing weights, bias, mult or shift", l);
+        if (!L->w || !L->chan) {
+            snprintf(err, n, "layer %u: missing weights or channel records", l);
             return -1;
         }
         if (L->n_in < 1 || L->n_in > EVONET_MAX_WIDTH || L->n_out < 1 ||
@@ -44,7 +44,7 @@ int evonet_validate(const evonet *net, char *err, size_t n)
             return -1;
         }
         for (unsigned o = L->n_out; o < (unsigned)EVONET_PAD(L->n_out); o++) {
-            int padded_zero = L->bias[o] == 0;
+            int padded_zero = L->chan[o].bias == 0;
             for (unsigned i = 0; i < L->n_in; i++)
                 padded_zero &= weight(L, o, i) == 0;
             if (!padded_zero) {
@@ -54,19 +54,19 @@ int evonet_validate(const evonet *net, char *err, size_t n)
             }
         }
         for (unsigned o = 0; o < L->n_out; o++) {
-            if (L->mult[o] < 1) {
+            const evonet_chan *c = &L->chan[o];
+            if (c->mult < 1) {
                 snprintf(err, n, "layer %u output %u: mult %u is outside [1, 65535]", l, o,
-                         L->mult[o]);
+                         c->mult);
                 return -1;
             }
-            if (L->shift[o] < 1 || L->shift[o] > 31) {
-                snprintf(err, n, "layer %u output %u: shift %u is outside [1, 31]", l, o,
-                         L->shift[o]);
+            if (c->shift > 31) {
+                snprintf(err, n, "layer %u output %u: shift %u is outside [0, 31]", l, o, c->shift);
                 return -1;
             }
-            if (L->bias[o] < -EVONET_ACC_LIMIT || L->bias[o] > EVONET_ACC_LIMIT) {
+            if (c->bias < -EVONET_ACC_LIMIT || c->bias > EVONET_ACC_LIMIT) {
                 snprintf(err, n, "layer %u output %u: bias %ld is outside [-2^30, 2^30]", l, o,
-                         (long)L->bias[o]);
+                         (long)c->bias);
                 return -1;
             }
             int64_t b = evonet_acc_bound(L, l == 0, o);
@@ -92,11 +92,11 @@ void evonet_forward_ref(const evonet *net, const int16_t *in, int16_t *out)
         const evonet_layer *L = &net->layers[l];
         int last = l + 1u == net->n_layers;
         for (unsigned o = 0; o < L->n_out; o++) {
-            int64_t acc = L->bias[o];
+            int64_t acc = L->chan[o].bias;
             for (unsigned i = 0; i < L->n_in; i++)
                 acc += weight(L, o, i) * x[i];
-            int64_t s = 16 + L->shift[o];
-            int64_t v = acc * L->mult[o];
+            int64_t s = 16 + L->chan[o].shift;
+            int64_t v = acc * L->chan[o].mult;
             /* floor division by 2^s, written without relying on >> of negatives */
             int64_t q = v >= 0 ? v / ((int64_t)1 << s) : -((-v + ((int64_t)1 << s) - 1) >> s);
             if (last)
@@ -112,19 +112,19 @@ void evonet_forward_ref(const evonet *net, const int16_t *in, int16_t *out)
         out[o] = (int16_t)x[o];
 }
 
-void evonet_requant_from_scale(double scale, uint16_t *mult, uint8_t *shift)
+void evonet_requant_from_scale(double scale, uint16_t *mult, uint16_t *shift)
 {
     /* Largest shift whose multiplier still fits 16 bits keeps the most
      * significant bits of the scale. */
-    for (int r = 31; r >= 1; r--) {
+    for (int r = 31; r >= 0; r--) {
         double m = scale * (double)((int64_t)1 << (16 + r));
         if (m < 65535.5) {
             long mi = (long)(m + 0.5);
             *mult = (uint16_t)(mi < 1 ? 1 : mi);
-            *shift = (uint8_t)r;
+            *shift = (uint16_t)r;
             return;
         }
     }
     *mult = 65535;
-    *shift = 1;
+    *shift = 0;
 }

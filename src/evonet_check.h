@@ -24,7 +24,7 @@ void evonet_forward_ref(const evonet *net, const int16_t *in, int16_t *out);
 
 /* The multiplier and shift whose scale mult / 2^(16 + shift) is nearest to
  * scale, with mult as large as possible (most precise). Scales outside the
- * representable [2^-47, 0.5) are clamped to it. */
-void evonet_requant_from_scale(double scale, uint16_t *mult, uint8_t *shift);
+ * representable [2^-47, 65535/65536] are clamped to it. */
+void evonet_requant_from_scale(double scale, uint16_t *mult, uint16_t *shift);
 
 #endif

@@ -35,25 +35,18 @@ static void emit_u8(FILE *o, const char *decl, const uint8_t *v, size_t n)
     fprintf(o, "\n};\n");
 }
 
-static void emit_u16(FILE *o, const char *decl, const uint16_t *v, size_t n)
-{
-    fprintf(o, "%s[%zu] = {", decl, n);
-    for (size_t i = 0; i < n; i++)
-        fprintf(o, "%s%u%s", i % 12 ? " " : "\n    ", v[i], i + 1 < n ? "," : "");
-    fprintf(o, "\n};\n");
-}
-
-static void emit_i32(FILE *o, const char *decl, const int32_t *v, size_t n)
+/* Channel records as {bias, mult, shift}, four to a row. */
+static void emit_chan(FILE *o, const char *decl, const evonet_chan *c, size_t n)
 {
     fprintf(o, "%s[%zu] = {", decl, n);
     for (size_t i = 0; i < n; i++) {
+        fprintf(o, "%s{", i % 4 ? " " : "\n    ");
         /* INT32_MIN cannot be written as a plain literal. */
-        fprintf(o, "%s", i % 8 ? " " : "\n    ");
-        if (v[i] == INT32_MIN)
+        if (c[i].bias == INT32_MIN)
             fprintf(o, "(-2147483647 - 1)");
         else
-            fprintf(o, "%ld", (long)v[i]);
-        fprintf(o, "%s", i + 1 < n ? "," : "");
+            fprintf(o, "%ld", (long)c[i].bias);
+        fprintf(o, ", %u, %u}%s", c[i].mult, c[i].shift, i + 1 < n ? "," : "");
     }
     fprintf(o, "\n};\n");
 }
@@ -104,21 +97,20 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
     for (unsigned l = 0; l < nl; l++) {
         const evonet_layer *L = &net->layers[l];
         size_t po = (size_t)EVONET_PAD(L->n_out);
-        fprintf(o, "/* layer %u: %u -> %u; weights stored as w + 128 */\n", l, L->n_in, L->n_out);
+        fprintf(o,
+                "/* layer %u: %u -> %u; weights stored as w + 128, channels as {bias, mult, "
+                "shift} */\n",
+                l, L->n_in, L->n_out);
         snprintf(decl, sizeof decl, "static const uint8_t %s_w%u", nm, l);
         emit_u8(o, decl, L->w, po * L->n_in);
-        snprintf(decl, sizeof decl, "static const int32_t %s_b%u", nm, l);
-        emit_i32(o, decl, L->bias, po);
-        snprintf(decl, sizeof decl, "static const uint16_t %s_m%u", nm, l);
-        emit_u16(o, decl, L->mult, po);
-        snprintf(decl, sizeof decl, "static const uint8_t %s_s%u", nm, l);
-        emit_u8(o, decl, L->shift, po);
+        snprintf(decl, sizeof decl, "static const evonet_chan %s_c%u", nm, l);
+        emit_chan(o, decl, L->chan, po);
         fputc('\n', o);
     }
     fprintf(o, "static const evonet_layer %s_layers[%u] = {\n", nm, nl);
     for (unsigned l = 0; l < nl; l++)
-        fprintf(o, "    {%s_w%u, %s_b%u, %s_m%u, %s_s%u, %u, %u},\n", nm, l, nm, l, nm, l, nm, l,
-                net->layers[l].n_in, net->layers[l].n_out);
+        fprintf(o, "    {%s_w%u, %s_c%u, %u, %u},\n", nm, l, nm, l, net->layers[l].n_in,
+                net->layers[l].n_out);
     fprintf(o, "};\nstatic const evonet %s_net = {%s_layers, %u};\n\n", nm, nm, nl);
 
     if (info->n_tests) {

@@ -196,7 +196,7 @@ static void fit_output(const et_fitness *f, ws *w, const et_data *d)
         }
         /* The kernel floors; +0.5 output units makes that round-to-nearest. */
         double b = nearbyint((beta[nh] + 0.5) / s), lim = f->g->bias_lim[l];
-        w->net->b[l][k] = (int32_t)(b < -lim ? -lim : b > lim ? lim : b);
+        et_net_set_bias(w->net, l, k, (int32_t)(b < -lim ? -lim : b > lim ? lim : b));
     }
 }
 

@@ -20,15 +20,10 @@ et_net *et_net_alloc(const unsigned *sizes, unsigned n_layers)
         unsigned ni = sizes[l], po = EVONET_PAD(sizes[l + 1]);
         n->w[l] = et_malloc((size_t)po * ni);
         memset(n->w[l], 128, (size_t)po * ni); /* zero weights, padding included */
-        n->b[l] = et_calloc(po, sizeof(int32_t));
-        n->m[l] = et_malloc(po * sizeof(uint16_t));
-        n->s[l] = et_malloc(po);
-        for (unsigned o = 0; o < po; o++) {
-            n->m[l][o] = 1;
-            n->s[l][o] = 1;
-        }
-        n->L[l] = (evonet_layer){n->w[l], n->b[l], n->m[l], n->s[l], (uint16_t)ni,
-                                 (uint16_t)sizes[l + 1]};
+        n->c[l] = et_malloc(po * sizeof(evonet_chan));
+        for (unsigned o = 0; o < po; o++)
+            n->c[l][o] = (evonet_chan){0, 1, 1};
+        n->L[l] = (evonet_layer){n->w[l], n->c[l], (uint16_t)ni, (uint16_t)sizes[l + 1]};
     }
     n->net = (evonet){n->L, (uint16_t)n_layers};
     return n;
@@ -40,9 +35,7 @@ void et_net_free(et_net *n)
         return;
     for (unsigned l = 0; l < n->n_layers; l++) {
         free(n->w[l]);
-        free(n->b[l]);
-        free(n->m[l]);
-        free(n->s[l]);
+        free(n->c[l]);
     }
     free(n);
 }
@@ -52,9 +45,7 @@ void et_net_copy(et_net *d, const et_net *s)
     for (unsigned l = 0; l < s->n_layers; l++) {
         unsigned ni = s->sizes[l], po = EVONET_PAD(s->sizes[l + 1]);
         memcpy(d->w[l], s->w[l], (size_t)po * ni);
-        memcpy(d->b[l], s->b[l], po * sizeof(int32_t));
-        memcpy(d->m[l], s->m[l], po * sizeof(uint16_t));
-        memcpy(d->s[l], s->s[l], po);
+        memcpy(d->c[l], s->c[l], po * sizeof(evonet_chan));
     }
 }
 
@@ -73,14 +64,24 @@ int et_net_get_w(const et_net *n, unsigned l, unsigned o, unsigned i)
     return (int)n->w[l][widx(n, l, o, i)] - 128;
 }
 
+void et_net_set_bias(et_net *n, unsigned l, unsigned o, int32_t b)
+{
+    n->c[l][o].bias = b;
+}
+
+int32_t et_net_bias(const et_net *n, unsigned l, unsigned o)
+{
+    return n->c[l][o].bias;
+}
+
 void et_net_set_scale(et_net *n, unsigned l, unsigned o, double scale)
 {
-    evonet_requant_from_scale(scale, &n->m[l][o], &n->s[l][o]);
+    evonet_requant_from_scale(scale, &n->c[l][o].mult, &n->c[l][o].shift);
 }
 
 double et_net_get_scale(const et_net *n, unsigned l, unsigned o)
 {
-    return ldexp((double)n->m[l][o], -(16 + n->s[l][o]));
+    return ldexp((double)n->c[l][o].mult, -(16 + n->c[l][o].shift));
 }
 
 /* Canonical layout, independent of the kernel's storage (which may change
@@ -122,13 +123,14 @@ void et_net_write(const et_net *n, unsigned char *p)
             for (unsigned i = 0; i < ni; i++)
                 *p++ = (unsigned char)(int8_t)et_net_get_w(n, l, o, i);
         for (unsigned o = 0; o < no; o++)
-            put32(&p, (uint32_t)n->b[l][o]);
+            put32(&p, (uint32_t)n->c[l][o].bias);
         for (unsigned o = 0; o < no; o++) {
-            *p++ = (unsigned char)(n->m[l][o] & 0xff);
-            *p++ = (unsigned char)(n->m[l][o] >> 8);
+            *p++ = (unsigned char)(n->c[l][o].mult & 0xff);
+            *p++ = (unsigned char)(n->c[l][o].mult >> 8);
         }
+        /* Still one byte: every valid shift ([0, 31]) fits. */
         for (unsigned o = 0; o < no; o++)
-            *p++ = n->s[l][o];
+            *p++ = (unsigned char)n->c[l][o].shift;
     }
 }
 
@@ -164,11 +166,11 @@ et_net *et_net_read(const unsigned char *p, size_t len, char *err, size_t errlen
             for (unsigned i = 0; i < ni; i++)
                 et_net_set_w(n, l, o, i, (int8_t)*p++);
         for (unsigned o = 0; o < no; o++)
-            n->b[l][o] = (int32_t)get32(&p);
+            n->c[l][o].bias = (int32_t)get32(&p);
         for (unsigned o = 0; o < no; o++, p += 2)
-            n->m[l][o] = (uint16_t)(p[0] | (p[1] << 8));
+            n->c[l][o].mult = (uint16_t)(p[0] | (p[1] << 8));
         for (unsigned o = 0; o < no; o++)
-            n->s[l][o] = *p++;
+            n->c[l][o].shift = *p++;
     }
     return n;
 }
@@ -260,7 +262,7 @@ void et_genome_decode(const et_genome *g, const double *x, et_net *net)
             for (unsigned i = 0; i < ni; i++)
                 et_net_set_w(net, l, o, i, clamp_w(xw[(size_t)o * ni + i]));
             double b = nearbyint(xb[o] * g->bias_unit[l]);
-            net->b[l][o] = (int32_t)(b < -blim ? -blim : b > blim ? blim : b);
+            et_net_set_bias(net, l, o, (int32_t)(b < -blim ? -blim : b > blim ? blim : b));
             double e = g->scale_genes == 1 ? xs[0] : g->scale_genes == 2 ? xs[o] : 0;
             e = e < -200 ? -200 : e > 200 ? 200 : e;
             et_net_set_scale(net, l, o, g->base_scale[l][o] * exp2(e / 8.0));

@@ -20,14 +20,13 @@
 
 #include "evonet.h"
 
-/* An integer network that owns its arrays, in the kernel's layout. */
+/* An integer network that owns its arrays, in the kernel's layout. Use the
+ * accessors below rather than the arrays: they stay when the layout changes. */
 typedef struct et_net {
     unsigned n_layers;
     unsigned sizes[EVONET_MAX_LAYERS + 1];
     uint8_t *w[EVONET_MAX_LAYERS];
-    int32_t *b[EVONET_MAX_LAYERS];
-    uint16_t *m[EVONET_MAX_LAYERS];
-    uint8_t *s[EVONET_MAX_LAYERS];
+    evonet_chan *c[EVONET_MAX_LAYERS]; /* EVONET_PAD(n_out) channel records */
     evonet_layer L[EVONET_MAX_LAYERS];
     evonet net; /* points into the arrays above: pass &n->net to the kernel */
 } et_net;
@@ -37,6 +36,9 @@ void et_net_free(et_net *n);
 void et_net_copy(et_net *dst, const et_net *src); /* same shape */
 void et_net_set_w(et_net *n, unsigned l, unsigned o, unsigned i, int w); /* w in [-128, 127] */
 int et_net_get_w(const et_net *n, unsigned l, unsigned o, unsigned i);
+/* Bias of output o, in accumulator steps ([-2^30, 2^30] for a valid net). */
+void et_net_set_bias(et_net *n, unsigned l, unsigned o, int32_t b);
+int32_t et_net_bias(const et_net *n, unsigned l, unsigned o);
 /* Sets a layer's (mult, shift) of output o from a real scale. */
 void et_net_set_scale(et_net *n, unsigned l, unsigned o, double scale);
 double et_net_get_scale(const et_net *n, unsigned l, unsigned o);

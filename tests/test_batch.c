@@ -15,7 +15,7 @@
 typedef struct {
     evonet net;
     evonet_layer L[EVONET_MAX_LAYERS];
-    void *mem[EVONET_MAX_LAYERS][4];
+    void *mem[EVONET_MAX_LAYERS][2];
 } tnet;
 
 static void tnet_make(tnet *t, const unsigned *w, unsigned nl, gsl_rng *r)
@@ -24,20 +24,19 @@ static void tnet_make(tnet *t, const unsigned *w, unsigned nl, gsl_rng *r)
     for (unsigned l = 0; l < nl; l++) {
         unsigned ni = w[l], no = w[l + 1], po = EVONET_PAD(no);
         uint8_t *u = calloc((size_t)po * ni, 1);
-        int32_t *b = calloc(po, sizeof *b);
-        uint16_t *m = calloc(po, sizeof *m);
-        uint8_t *s = calloc(po, 1);
+        evonet_chan *c = calloc(po, sizeof *c);
         for (unsigned o = 0; o < po; o++) {
             for (unsigned i = 0; i < ni; i++)
                 u[((o / EVONET_GROUP) * ni + i) * EVONET_GROUP + o % EVONET_GROUP] =
                     (uint8_t)(o < no ? 1 + gsl_rng_uniform_int(r, 255) : 128);
-            b[o] = o < no ? (int32_t)gsl_rng_uniform_int(r, 400001) - 200000 : 0;
+            c[o].bias = o < no ? (int32_t)gsl_rng_uniform_int(r, 400001) - 200000 : 0;
             double typical = (l == 0 ? 300.0 : 100.0) * 70.0 * (double)ni;
             double target = l + 1 == nl ? 30000.0 : 300.0;
-            evonet_requant_from_scale(target / typical * (0.2 + gsl_rng_uniform(r)), &m[o], &s[o]);
+            evonet_requant_from_scale(target / typical * (0.2 + gsl_rng_uniform(r)), &c[o].mult,
+                                      &c[o].shift);
         }
-        t->L[l] = (evonet_layer){u, b, m, s, (uint16_t)ni, (uint16_t)no};
-        t->mem[l][0] = u, t->mem[l][1] = b, t->mem[l][2] = m, t->mem[l][3] = s;
+        t->L[l] = (evonet_layer){u, c, (uint16_t)ni, (uint16_t)no};
+        t->mem[l][0] = u, t->mem[l][1] = c;
     }
     t->net = (evonet){t->L, (uint16_t)nl};
 }
@@ -45,7 +44,7 @@ static void tnet_make(tnet *t, const unsigned *w, unsigned nl, gsl_rng *r)
 static void tnet_free(tnet *t)
 {
     for (unsigned l = 0; l < EVONET_MAX_LAYERS; l++)
-        for (unsigned k = 0; k < 4; k++)
+        for (unsigned k = 0; k < 2; k++)
             free(t->mem[l][k]);
 }
 

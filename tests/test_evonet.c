@@ -18,7 +18,7 @@
 typedef struct {
     evonet net;
     evonet_layer L[EVONET_MAX_LAYERS];
-    void *mem[EVONET_MAX_LAYERS][4];
+    void *mem[EVONET_MAX_LAYERS][2];
 } tnet;
 
 static void tnet_make(tnet *t, const unsigned *w, unsigned nl, gsl_rng *r, int wmax)
@@ -27,9 +27,7 @@ static void tnet_make(tnet *t, const unsigned *w, unsigned nl, gsl_rng *r, int w
     for (unsigned l = 0; l < nl; l++) {
         unsigned ni = w[l], no = w[l + 1], po = EVONET_PAD(no);
         uint8_t *u = calloc((size_t)po * ni, 1);
-        int32_t *b = calloc(po, sizeof *b);
-        uint16_t *m = calloc(po, sizeof *m);
-        uint8_t *s = calloc(po, 1);
+        evonet_chan *c = calloc(po, sizeof *c);
         for (unsigned o = 0; o < po; o++) {
             for (unsigned i = 0; i < ni; i++) {
                 int v = o < no ? (int)gsl_rng_uniform_int(r, (unsigned long)(2 * wmax + 1)) - wmax
@@ -39,14 +37,15 @@ static void tnet_make(tnet *t, const unsigned *w, unsigned nl, gsl_rng *r, int w
                 u[((o / EVONET_GROUP) * ni + i) * EVONET_GROUP + o % EVONET_GROUP] =
                     (uint8_t)(v + 128);
             }
-            b[o] = o < no ? (int32_t)gsl_rng_uniform_int(r, 200001) - 100000 : 0;
+            c[o].bias = o < no ? (int32_t)gsl_rng_uniform_int(r, 200001) - 100000 : 0;
             /* Scales that keep activations spread over their range. */
             double typical = (l == 0 ? 300.0 : 100.0) * wmax * 2.0 * (double)ni;
             double target = l + 1 == nl ? 20000.0 : 300.0;
-            evonet_requant_from_scale(target / typical * (0.3 + gsl_rng_uniform(r)), &m[o], &s[o]);
+            evonet_requant_from_scale(target / typical * (0.3 + gsl_rng_uniform(r)), &c[o].mult,
+                                      &c[o].shift);
         }
-        t->L[l] = (evonet_layer){u, b, m, s, (uint16_t)ni, (uint16_t)no};
-        t->mem[l][0] = u, t->mem[l][1] = b, t->mem[l][2] = m, t->mem[l][3] = s;
+        t->L[l] = (evonet_layer){u, c, (uint16_t)ni, (uint16_t)no};
+        t->mem[l][0] = u, t->mem[l][1] = c;
     }
     t->net = (evonet){t->L, (uint16_t)nl};
 }
@@ -54,7 +53,7 @@ static void tnet_make(tnet *t, const unsigned *w, unsigned nl, gsl_rng *r, int w
 static void tnet_free(tnet *t)
 {
     for (unsigned l = 0; l < EVONET_MAX_LAYERS; l++)
-        for (unsigned k = 0; k < 4; k++)
+        for (unsigned k = 0; k < 2; k++)
             free(t->mem[l][k]);
 }
 
@@ -85,6 +84,13 @@ static void test_forward_matches_reference(void **state)
         for (int rep = 0; rep < 4; rep++) {
             tnet t;
             tnet_make(&t, shapes[s], layers[s], r, shapes[s][0] > 100 ? 1 : 127);
+            if (rep == 3) { /* output scales near 1 need shift 0 */
+                evonet_chan *c = t.mem[layers[s] - 1][1];
+                for (unsigned o = 0; o < shapes[s][layers[s]]; o++) {
+                    c[o].shift = 0;
+                    c[o].mult = (uint16_t)(1 + gsl_rng_uniform_int(r, 3000));
+                }
+            }
             char err[256];
             if (evonet_validate(&t.net, err, sizeof err) != 0)
                 fail_msg("shape %zu: %s", s, err);
@@ -156,23 +162,21 @@ static void test_validator_refusals(void **state)
     expect_invalid(&t.net, "layer count 9");
     t.net.n_layers = 2;
 
-    uint16_t *m = t.mem[1][2];
-    m[3] = 0;
+    evonet_chan *c1 = t.mem[1][1], *c0 = t.mem[0][1];
+    c1[3].mult = 0;
     expect_invalid(&t.net, "layer 1 output 3: mult 0");
-    m[3] = 1000;
-    uint8_t *s = t.mem[0][3];
-    s[5] = 0;
-    expect_invalid(&t.net, "layer 0 output 5: shift 0");
-    s[5] = 32;
-    expect_invalid(&t.net, "layer 0 output 5: shift 32");
-    s[5] = 20;
-    int32_t *b = t.mem[1][1];
-    b[2] = (1 << 30) + 1;
+    c1[3].mult = 1000;
+    c0[5].shift = 0; /* total shift 16: scales up to 65535/65536 */
+    assert_int_equal(evonet_validate(&t.net, err, sizeof err), 0);
+    c0[5].shift = 32;
+    expect_invalid(&t.net, "layer 0 output 5: shift 32 is outside [0, 31]");
+    c0[5].shift = 20;
+    c1[2].bias = (1 << 30) + 1;
     expect_invalid(&t.net, "layer 1 output 2: bias 1073741825");
-    b[2] = 0;
-    b[EVONET_PAD(6) - 1] = 7; /* a padding output */
+    c1[2].bias = 0;
+    c1[EVONET_PAD(6) - 1].bias = 7; /* a padding output */
     expect_invalid(&t.net, "layer 1: padding output 7");
-    b[EVONET_PAD(6) - 1] = 0;
+    c1[EVONET_PAD(6) - 1].bias = 0;
     t.L[1].n_in = 15;
     expect_invalid(&t.net, "layer 1: 15 inputs but layer 0 has 16 outputs");
     t.L[1].n_in = 16;
@@ -192,10 +196,10 @@ static void test_validator_refusals(void **state)
     static const unsigned wide[] = {255, 4};
     tnet_make(&t, wide, 1, r, 127);
     uint8_t *u = t.mem[0][0];
-    int32_t *wb = t.mem[0][1];
+    evonet_chan *wc = t.mem[0][1];
     for (unsigned i = 0; i < 255; i++)
         u[i * EVONET_GROUP] = 255;
-    wb[0] = 0;
+    wc[0].bias = 0;
     assert_int_equal(evonet_validate(&t.net, err, sizeof err), 0);
     int16_t x[255], y[4], yr[4];
     uint8_t scratch[8];
@@ -209,7 +213,7 @@ static void test_validator_refusals(void **state)
     evonet_forward(&t.net, x, y, scratch);
     evonet_forward_ref(&t.net, x, yr);
     assert_memory_equal(y, yr, sizeof y);
-    wb[0] = 20000000;
+    wc[0].bias = 20000000;
     expect_invalid(&t.net, "layer 0 output 0: accumulator can reach");
     tnet_free(&t);
     gsl_rng_free(r);
@@ -249,7 +253,7 @@ static void test_export_deterministic_and_checked(void **state)
     assert_non_null(strstr(a, "#define POSE_NET_N_OUT 6"));
     assert_non_null(strstr(a, "static inline void pose_net_infer(const int16_t in[], int16_t out[])"));
     assert_non_null(strstr(a, "static inline int pose_net_selftest(void)"));
-    assert_non_null(strstr(a, "EVONET_ABI_VERSION != 2"));
+    assert_non_null(strstr(a, "EVONET_ABI_VERSION != 3"));
     assert_non_null(strstr(a, "roll (0.01 deg)"));
     free(a);
     free(b);
@@ -259,8 +263,8 @@ static void test_export_deterministic_and_checked(void **state)
     assert_int_equal(rc1, -1);
     free(a);
     info.name = "pose_net";
-    uint16_t *m = t.mem[2][2];
-    m[0] = 0; /* a network the kernel cannot run exactly is refused */
+    evonet_chan *c2 = t.mem[2][1];
+    c2[0].mult = 0; /* a network the kernel cannot run exactly is refused */
     a = export_to_string(&t.net, &info, &rc1);
     assert_int_equal(rc1, -1);
     free(a);
@@ -271,15 +275,21 @@ static void test_export_deterministic_and_checked(void **state)
 static void test_requant_from_scale(void **state)
 {
     (void)state;
-    uint16_t m;
-    uint8_t s;
+    uint16_t m, s;
     evonet_requant_from_scale(1.0 / 600.0, &m, &s);
     assert_true(m >= 32768);
     double got = m / (double)(1ull << (16 + s));
     assert_true(got > (1.0 / 600.0) * (1 - 1e-4) && got < (1.0 / 600.0) * (1 + 1e-4));
     evonet_requant_from_scale(10.0, &m, &s); /* beyond the range: clamped */
-    assert_int_equal(s, 1);
+    assert_int_equal(s, 0);
     assert_int_equal(m, 65535);
+    /* Scales in [0.5, 1), the trainer's output scales among them, need shift 0. */
+    evonet_requant_from_scale(0.75, &m, &s);
+    assert_int_equal(s, 0);
+    assert_int_equal(m, 49152);
+    evonet_requant_from_scale(0.3, &m, &s);
+    assert_int_equal(s, 1);
+    assert_true(m >= 32768);
     evonet_requant_from_scale(1e-30, &m, &s);
     assert_int_equal(s, 31);
     assert_int_equal(m, 1);

@@ -40,7 +40,7 @@ static void test_requant_exact(void **state)
     long n = 0;
     for (size_t a = 0; a < sizeof accs / sizeof accs[0]; a++)
         for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++)
-            for (uint32_t r = 1; r <= 31; r++, n++)
+            for (uint32_t r = 0; r <= 31; r++, n++)
                 assert_int_equal(requant(accs[a], ms[k], r), requant_ref(accs[a], ms[k], r));
     for (long i = 0; i < 10000000; i++, n++) {
         uint64_t u = et_rng_next64(rng->state);
@@ -48,7 +48,7 @@ static void test_requant_exact(void **state)
         int32_t acc = (i & 1) ? (int32_t)(u % ((1u << 31) + 1)) - (1 << 30)
                               : (int32_t)((u >> 8) % 200001) - 100000;
         uint32_t m = 1 + (uint32_t)((u >> 40) % 65535);
-        uint32_t r = 1 + (uint32_t)((u >> 56) % 31);
+        uint32_t r = (uint32_t)((u >> 56) % 32);
         if (requant(acc, m, r) != requant_ref(acc, m, r))
             fail_msg("requant(%d, %u, %u) = %d, reference %d", acc, m, r, requant(acc, m, r),
                      requant_ref(acc, m, r));

@@ -27,29 +27,27 @@ int main(int argc, char **argv)
     et_rng_key(r, seed, 100, 0);
 
     evonet_layer L[NL];
-    void *owned[NL][4]; /* the layer fields are const; keep what to free */
+    void *owned[NL][2]; /* the layer fields are const; keep what to free */
     /* Typical |x| of each layer's input, to pick scales that keep the
      * activations spread over [0, 255] rather than all saturated. */
     double typical_in = 150.0;
     for (unsigned l = 0; l < NL; l++) {
         unsigned ni = sizes[l], no = sizes[l + 1], po = EVONET_PAD(no);
         uint8_t *w = calloc((size_t)po * ni, 1);
-        int32_t *b = calloc(po, sizeof *b);
-        uint16_t *m = calloc(po, sizeof *m);
-        uint8_t *s = calloc(po, 1);
+        evonet_chan *c = calloc(po, sizeof *c);
         for (unsigned o = 0; o < po; o++)
             for (unsigned i = 0; i < ni; i++)
                 w[((o / EVONET_GROUP) * ni + i) * EVONET_GROUP + o % EVONET_GROUP] =
                     (uint8_t)(o < no ? gsl_rng_uniform_int(r, 256) : 128);
         double typical_acc = typical_in * 74.0 * 4.0; /* sqrt(n) * rms(w), roughly */
         for (unsigned o = 0; o < po; o++) {
-            b[o] = o < no ? (int32_t)gsl_rng_uniform_int(r, 20001) - 10000 : 0;
+            c[o].bias = o < no ? (int32_t)gsl_rng_uniform_int(r, 20001) - 10000 : 0;
             double scale = (l + 1 < NL ? 100.0 : 20000.0) / typical_acc;
             scale *= 0.5 + gsl_rng_uniform(r);
-            evonet_requant_from_scale(scale, &m[o], &s[o]);
+            evonet_requant_from_scale(scale, &c[o].mult, &c[o].shift);
         }
-        L[l] = (evonet_layer){w, b, m, s, (uint16_t)ni, (uint16_t)no};
-        owned[l][0] = w, owned[l][1] = b, owned[l][2] = m, owned[l][3] = s;
+        L[l] = (evonet_layer){w, c, (uint16_t)ni, (uint16_t)no};
+        owned[l][0] = w, owned[l][1] = c;
         typical_in = 80.0;
     }
     evonet net = {L, NL};
@@ -129,7 +127,7 @@ int main(int argc, char **argv)
         return 1;
     gsl_rng_free(r);
     for (unsigned l = 0; l < NL; l++)
-        for (unsigned k = 0; k < 4; k++)
+        for (unsigned k = 0; k < 2; k++)
             free(owned[l][k]);
     if (mismatches) {
         fprintf(stderr, "gen: host kernel differs from the int64 reference in %d outputs\n",
