@@ -24,6 +24,7 @@ void et_dist_share(size_t lambda, size_t *lo, size_t *hi)
 #endif
 
 static int inited;
+static char captured[512];
 
 void et_dist_init(int *argc, char ***argv)
 {
@@ -33,6 +34,40 @@ void et_dist_init(int *argc, char ***argv)
     /* Errors abort every rank: a half-dead job must not go on. */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
     inited = 1;
+    if (et_dist_rank() != 0) {
+        et_error_capture = captured;
+        et_error_capture_size = sizeof captured;
+    }
+}
+
+int et_dist_phase(int failed, const char *what)
+{
+    int p = et_dist_size(), rank = et_dist_rank();
+    if (p == 1)
+        return failed;
+    char mine[sizeof captured];
+    memset(mine, 0, sizeof mine);
+    mine[0] = failed ? 1 : 0;
+    memcpy(mine + 1, captured, sizeof captured - 1);
+    char *all = rank == 0 ? et_calloc((size_t)p, sizeof mine) : NULL;
+    MPI_Gather(mine, sizeof mine, MPI_CHAR, all, sizeof mine, MPI_CHAR, 0, MPI_COMM_WORLD);
+    int any = failed;
+    if (rank == 0) {
+        for (int r = 1; r < p; r++) {
+            const char *m = all + (size_t)r * sizeof mine;
+            if (!m[0])
+                continue;
+            any = 1;
+            /* The same failure on every rank is said once, by rank 0. */
+            if (!failed)
+                fprintf(stderr, "evotrain: rank %d failed while %s: %s\n", r, what,
+                        m[1] ? m + 1 : "(no message)");
+        }
+        free(all);
+    }
+    captured[0] = '\0';
+    any = et_dist_max_int(any);
+    return any;
 }
 
 void et_dist_finalize(void)
@@ -117,7 +152,10 @@ int et_dist_max_int(int v)
 int et_dist_check_build(void)
 {
     char id[64] = {0}, root[64] = {0};
-    snprintf(id, sizeof id, "%s|%zu|%zu", ET_BUILD_ID, sizeof(void *), sizeof(long));
+    /* ET_TEST_BUILD_ID lets the tests pose as another build. */
+    const char *fake = getenv("ET_TEST_BUILD_ID");
+    snprintf(id, sizeof id, "%s|%zu|%zu", fake ? fake : ET_BUILD_ID, sizeof(void *),
+             sizeof(long));
     memcpy(root, id, sizeof id);
     if (et_dist_size() == 1)
         return 0;
@@ -188,6 +226,12 @@ void et_dist_bcast_int(int *v)
 int et_dist_max_int(int v)
 {
     return v;
+}
+
+int et_dist_phase(int failed, const char *what)
+{
+    (void)what;
+    return failed;
 }
 
 int et_dist_check_build(void)

@@ -38,6 +38,11 @@ void et_dist_bcast_int(int *v);
 /* The largest of every rank's v (e.g. "this rank failed": any nonzero). */
 int et_dist_max_int(int v);
 
+/* The end of a setup phase: 1 if any rank failed. Ranks other than 0 keep
+ * their errors (et_error_capture) and rank 0 prints each that differs from
+ * its own as "rank N: ...", so a job says what went wrong once, not P times. */
+int et_dist_phase(int failed, const char *what);
+
 /* 0 if every rank runs the same build as rank 0, else -1 (reported by rank 0). */
 int et_dist_check_build(void);
 

@@ -731,6 +731,10 @@ int et_opt_tell(et_opt *o, const double *f, size_t count)
     et_opt_stop local = rc != 0 ? ET_OPT_STOP_NUMERIC : o->be->stop(o);
     if (local == ET_OPT_RUNNING)
         local = common_stop(o);
+    /* A noisy objective (the trainer's minibatches) trips convergence tests
+     * without having converged; there only the budget ends a run. */
+    if (o->p.budget_only && local != ET_OPT_STOP_NUMERIC)
+        local = ET_OPT_RUNNING;
     o->local_stop = local;
     if (local != ET_OPT_RUNNING && o->restart_mode && global_stop(o) == ET_OPT_RUNNING) {
         int r = restart(o, local);

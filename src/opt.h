@@ -103,6 +103,7 @@ typedef struct et_opt_params {
     int max_restarts;     /* IPOP restarts, BIPOP large-population restarts: default 9 */
     double ipop_factor;   /* population factor per IPOP restart, default 2 */
     int active;           /* CMA: 1 = negative weights (default), 0 = off */
+    int budget_only;      /* 1: no local termination criterion stops the run (noisy f) */
     double margin;        /* CMA with Margin alpha: 0 = off (default), < 0 = 1/(n lambda) */
 } et_opt_params;
 

@@ -465,6 +465,48 @@ static void progress(trainer *t, int final, double evals_rate)
         fprintf(stderr, "%s\n", line);
 }
 
+static void opt_params(const trainer *t, et_opt_params *p)
+{
+    et_opt_params_default(p);
+    p->lambda = t->cfg.lambda;
+    p->seed = t->cfg.seed;
+    p->max_evals = 0;
+    p->budget_only = 1; /* minibatch noise is not convergence: the budget decides */
+}
+
+/* The search the configuration asks for, tried before anything is written:
+ * a network the kernel cannot run, an unknown algorithm or more MPI ranks
+ * than candidates are refused here. */
+static int check_search(trainer *t)
+{
+    unsigned sizes[EVONET_MAX_LAYERS + 1];
+    unsigned nl = et_net_sizes(&t->cfg, sizes);
+    char err[256];
+    et_genome *g = et_genome_alloc(sizes, nl, t->cfg.ridge_output, t->cfg.scale_search, err,
+                                   sizeof err);
+    if (!g) {
+        et_error(t->cfg.path, 0, "[network] %s", err);
+        return -1;
+    }
+    et_opt_params p;
+    opt_params(t, &p);
+    et_opt *opt = et_opt_alloc(t->cfg.algo, g->dim, &p);
+    int rc = 0;
+    if (!opt) {
+        et_error(t->cfg.path, 0, "[train] algo = %s: cannot start it (algorithms: %s)",
+                 t->cfg.algo, et_opt_algorithms());
+        rc = -1;
+    } else if ((size_t)et_dist_size() > et_opt_lambda(opt)) {
+        et_error(NULL, 0, "%d MPI ranks but only %zu candidates per generation: use at most "
+                          "%zu ranks or a larger [train] lambda",
+                 et_dist_size(), et_opt_lambda(opt), et_opt_lambda(opt));
+        rc = -1;
+    }
+    et_opt_free(opt);
+    et_genome_free(g);
+    return rc;
+}
+
 /* Phase 1, every rank: the configuration (the file given, or the run's own
  * on resume) with the command line's overrides. */
 static int setup_config(trainer *t, const train_opts *o)
@@ -505,7 +547,7 @@ static int setup_config(trainer *t, const train_opts *o)
     t->cfg_text = dump_string(&t->cfg);
     t->ckpt_path = et_path(t->dir, "checkpoint.bin");
     t->log_path = et_path(t->dir, "log.csv");
-    return 0;
+    return check_search(t);
 }
 
 /* Phase 2, rank 0 only: the run directory. Never overwrite a run unless asked. */
@@ -552,10 +594,8 @@ static int setup_search(trainer *t, const train_opts *o)
     char err[256];
     t->g = et_genome_alloc(t->sizes, t->nl, t->cfg.ridge_output, t->cfg.scale_search, err,
                            sizeof err);
-    if (!t->g) {
-        et_error(t->cfg.path, 0, "%s", err);
-        return -1;
-    }
+    if (!t->g)
+        return -1; /* check_search tried the same */
     t->g->per_layer = !t->cfg.per_channel;
     size_t dim = t->g->dim;
     for (int k = 0; k < SIM_POSE_DIM; k++)
@@ -590,24 +630,10 @@ static int setup_search(trainer *t, const train_opts *o)
     }
 
     et_opt_params p;
-    et_opt_params_default(&p);
-    p.lambda = t->cfg.lambda;
-    p.seed = t->cfg.seed;
-    p.max_evals = 0;
-    p.tolfun = 0; /* minibatch noise is not convergence: the budget decides */
-    p.tolx = 0;
+    opt_params(t, &p);
     t->opt = et_opt_alloc(t->cfg.algo, dim, &p);
-    if (!t->opt) {
-        et_error(t->cfg.path, 0, "[train] algo = %s: cannot start it (algorithms: %s)",
-                 t->cfg.algo, et_opt_algorithms());
-        return -1;
-    }
-    if ((size_t)et_dist_size() > et_opt_lambda(t->opt)) {
-        et_error(NULL, 0, "%d MPI ranks but only %zu candidates per generation: use at most "
-                          "%zu ranks or a larger [train] lambda",
-                 et_dist_size(), et_opt_lambda(t->opt), et_opt_lambda(t->opt));
-        return -1;
-    }
+    if (!t->opt)
+        return -1; /* check_search tried the same allocation */
     double *grid = et_malloc(dim * sizeof(double));
     et_genome_grid(t->g, grid);
     et_opt_set_grid(t->opt, grid);
@@ -765,14 +791,11 @@ static int train_loop(trainer *t)
     return rc;
 }
 
-/* After a phase: every rank learns whether any rank failed. Rank 0 says so
- * when the failure was elsewhere (the failing rank printed why). */
+/* After a phase: every rank learns whether any rank failed; rank 0 says
+ * why, once (et_dist_phase). */
 static int any_failed(int failed, const char *what)
 {
-    int any = et_dist_max_int(failed);
-    if (any && !failed && et_dist_rank() == 0)
-        et_error(NULL, 0, "another MPI rank failed while %s; stopping every rank", what);
-    return any;
+    return et_dist_phase(failed, what);
 }
 
 int cmd_train(int argc, char **argv)

@@ -12,8 +12,24 @@
 
 int et_verbosity = 1;
 
+char *et_error_capture;
+size_t et_error_capture_size;
+
 void et_verror(const char *file, long line, const char *fmt, va_list ap)
 {
+    if (et_error_capture) {
+        if (et_error_capture[0])
+            return; /* the first error is the one that matters */
+        char where[512] = "";
+        if (file && line > 0)
+            snprintf(where, sizeof where, "%s:%ld: ", file, line);
+        else if (file)
+            snprintf(where, sizeof where, "%s: ", file);
+        char msg[1024];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        snprintf(et_error_capture, et_error_capture_size, "%s%s", where, msg);
+        return;
+    }
     fputs("evotrain: ", stderr);
     if (file && line > 0)
         fprintf(stderr, "%s:%ld: ", file, line);

@@ -15,6 +15,11 @@ void et_error(const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void et_verror(const char *file, long line, const char *fmt, va_list ap);
 
+/* When set, errors are kept here (the first one, formatted as printed)
+ * instead of printed: MPI ranks other than 0 report through rank 0. */
+extern char *et_error_capture;
+extern size_t et_error_capture_size;
+
 /* Verbosity set by -q / -v: 0 quiet, 1 normal, 2 verbose. */
 extern int et_verbosity;
 void et_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

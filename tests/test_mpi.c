@@ -1,0 +1,142 @@
+/* Training with MPI ranks ($ET_MPI_BIN, the `make MPI=1` build) gives the
+ * bits of one process for any rank count, resumes with another rank count,
+ * and refuses more ranks than candidates. Skipped without Open MPI. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char tmp[64];
+static const char *mpi_bin, *bin;
+/* Root in CI containers, and more ranks than cores on purpose. */
+static const char *mpirun = "mpirun --allow-run-as-root --oversubscribe";
+
+static int run(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Exported header of a run, from the data on (the first lines name the run). */
+static char *net_of(const char *name)
+{
+    if (run("%s export %s/%s -o %s/%s.h -q", bin, tmp, name, tmp, name) != 0)
+        return NULL;
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s.h", tmp, name);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *s = strstr(buf, "#ifndef");
+    return s ? strdup(s) : NULL;
+}
+
+static void test_ranks_identical(void **state)
+{
+    (void)state;
+    if (!mpi_bin) {
+        skip();
+        return;
+    }
+    assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name one -q", bin, tmp), 0);
+    char *ref = net_of("one");
+    assert_non_null(ref);
+    for (int p = 1; p <= 3; p++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", p);
+        assert_int_equal(run("%s -n %d %s --config tests/data/tiny.ini --out %s --name %s -q "
+                             "--threads %d",
+                             mpirun, p, mpi_bin, tmp, name, p == 2 ? 2 : 1),
+                         0);
+        char *h = net_of(name);
+        assert_non_null(h);
+        assert_string_equal(ref, h);
+        free(h);
+    }
+    /* Stopped with 3 ranks, resumed with 2: still the same bits. */
+    assert_int_equal(run("%s -n 3 %s --config tests/data/tiny.ini --out %s --name mix -q "
+                         "--max-generations 17",
+                         mpirun, mpi_bin, tmp),
+                     0);
+    assert_int_equal(run("%s -n 2 %s --resume %s/mix -q --max-generations 40", mpirun, mpi_bin,
+                         tmp),
+                     0);
+    char *h = net_of("mix");
+    assert_non_null(h);
+    assert_string_equal(ref, h);
+    free(h);
+    free(ref);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    if (!mpi_bin) {
+        skip();
+        return;
+    }
+    /* tiny.ini has 12 candidates per generation. */
+    char err[128];
+    snprintf(err, sizeof err, "%s/err.txt", tmp);
+    int rc = run("%s -n 13 %s --config tests/data/tiny.ini --out %s --name many -q 2> %s",
+                 mpirun, mpi_bin, tmp, err);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal(run("grep -q '13 MPI ranks but only 12 candidates' %s", err), 0);
+    /* Nothing written. */
+    assert_int_not_equal(run("test -e %s/many", tmp), 0);
+    /* Ranks of different builds refuse to train together. */
+    rc = run("%s -n 1 %s --config tests/data/tiny.ini --out %s --name mixed -q : "
+             "-n 1 -x ET_TEST_BUILD_ID=other %s --config tests/data/tiny.ini --out %s "
+             "--name mixed -q 2> %s",
+             mpirun, mpi_bin, tmp, mpi_bin, tmp, err);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal(run("grep -q 'different evotrain builds' %s", err), 0);
+    assert_int_not_equal(run("test -e %s/mixed", tmp), 0);
+    /* A configuration no rank can read. */
+    rc = run("%s -n 2 %s --config %s/missing.ini --out %s -q 2> %s", mpirun, mpi_bin, tmp, tmp,
+             err);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal(run("grep -q 'missing.ini: cannot open' %s", err), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    bin = getenv("ET_BIN") ? getenv("ET_BIN") : "build/test/evotrain";
+    mpi_bin = getenv("ET_MPI_BIN");
+    if (mpi_bin && run("command -v mpirun >/dev/null") != 0)
+        mpi_bin = NULL;
+    snprintf(tmp, sizeof tmp, "/tmp/et_mpi_XXXXXX");
+    return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return run("rm -rf %s", tmp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ranks_identical),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
