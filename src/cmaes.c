@@ -388,8 +388,12 @@ static void recombine(et_opt *o)
             c->t1[i] += w * (x[i] - o->m[i]);
         }
     }
+    /* A mean learning rate below 1 averages the selected steps over about
+     * 1 / mean_lr generations: on a noisy objective (minibatch fitness) the
+     * noise in each generation's selection then cancels out. */
+    double cm = o->p.mean_lr > 0 ? o->p.mean_lr : 1.0;
     for (size_t i = 0; i < n; i++)
-        o->m[i] += c->t1[i];
+        o->m[i] += cm * c->t1[i];
 }
 
 static double norm2(const double *v, size_t n)

@@ -34,6 +34,7 @@ typedef struct et_config {
     double step_floor_end;
     long floor_generations;
     double margin;
+    double mean_lr;
     double init_weight_sd;
     char *init;
     int refit_size;

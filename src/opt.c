@@ -224,6 +224,10 @@ et_opt *et_opt_alloc(const char *algo, size_t n, const et_opt_params *pin)
         oerr("margin must be a number");
         return NULL;
     }
+    if (!(p.mean_lr >= 0 && p.mean_lr <= 1)) {
+        oerr("mean_lr must be in [0, 1] (0 = 1), got %g", p.mean_lr);
+        return NULL;
+    }
     if (p.margin != 0 && be != &et_opt_be_cmaes && be != &et_opt_be_sepcmaes &&
         be != &et_opt_be_lmmaes) {
         oerr("margin is only for the CMA-ES variants, not '%s'", algo);

@@ -104,6 +104,7 @@ typedef struct et_opt_params {
     double ipop_factor;   /* population factor per IPOP restart, default 2 */
     int active;           /* CMA: 1 = negative weights (default), 0 = off */
     int budget_only;      /* 1: no local termination criterion stops the run (noisy f) */
+    double mean_lr;       /* CMA: learning rate of the mean, (0, 1]; 0 means 1 */
     double margin;        /* CMA with Margin alpha: 0 = off (default), < 0 = 1/(n lambda) */
 } et_opt_params;
 

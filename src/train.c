@@ -472,6 +472,7 @@ static void opt_params(const trainer *t, et_opt_params *p)
     p->seed = t->cfg.seed;
     p->max_evals = 0;
     p->budget_only = 1; /* minibatch noise is not convergence: the budget decides */
+    p->mean_lr = t->cfg.mean_lr;
 }
 
 /* The search the configuration asks for, tried before anything is written:
