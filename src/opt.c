@@ -407,6 +407,32 @@ static void generate(et_opt *o, size_t k0, size_t cnt)
     }
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double et_opt_step_median(const et_opt *o)
+{
+    double *v = et_malloc(o->n * sizeof(double));
+    size_t k = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        double sd = (o->sd ? o->sd[i] : 1.0) * o->sigma * o->amarg[i];
+        if (o->has_grid && o->step[i] > 0)
+            v[k++] = fmax(sd, o->floor * o->step[i]) / o->step[i];
+        else if (!o->has_grid)
+            v[k++] = sd;
+    }
+    double med = NAN;
+    if (k) {
+        qsort(v, k, sizeof *v, cmp_dbl);
+        med = v[k / 2];
+    }
+    free(v);
+    return med;
+}
+
 static int ready(const et_opt *o, const char *what)
 {
     if (!o) {

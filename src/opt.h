@@ -166,6 +166,10 @@ double et_opt_best_f(const et_opt *opt);        /* +INFINITY before the first te
 uint64_t et_opt_generation(const et_opt *opt);  /* tells so far, across restarts */
 uint64_t et_opt_evals(const et_opt *opt);
 int et_opt_restarts(const et_opt *opt);
+/* The median over grid coordinates (all coordinates without a grid) of the
+ * actual sampling standard deviation, in grid steps: what the floor and
+ * sigma together give. For logs; allocates, so not for hot loops. */
+double et_opt_step_median(const et_opt *opt);
 et_opt_stop et_opt_last_restart_reason(const et_opt *opt);
 
 /* Checkpointing. The state (distribution, paths, covariance and its

@@ -416,16 +416,17 @@ static void validate(trainer *t, const double *x, et_errors *e)
 static void log_row(trainer *t, double best, double median, const et_errors *e)
 {
     double el = t->elapsed0 + (now_s() - t->t_start);
-    fprintf(t->log, "%llu,%llu,%.2f,%.6g,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n",
+    fprintf(t->log,
+            "%llu,%llu,%.2f,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n",
             (unsigned long long)t->st.generation, (unsigned long long)t->st.evals, el, best,
-            median, et_opt_sigma(t->opt), e->loss, e->trans_rmse, e->rmse[0], e->rmse[1],
-            e->rmse[2], e->rmse[3], e->rmse[4], e->rmse[5]);
+            median, et_opt_sigma(t->opt), et_opt_step_median(t->opt), e->loss, e->trans_rmse,
+            e->rmse[0], e->rmse[1], e->rmse[2], e->rmse[3], e->rmse[4], e->rmse[5]);
     fflush(t->log);
     t->st.log_bytes = (uint64_t)ftell(t->log);
 }
 
 static const char log_header[] =
-    "generation,evals,elapsed_s,best_loss,median_loss,sigma,valid_loss,valid_trans_mm,"
+    "generation,evals,elapsed_s,best_loss,median_loss,sigma,step,valid_loss,valid_trans_mm,"
     "valid_x_mm,valid_y_mm,valid_z_mm,valid_roll_deg,valid_pitch_deg,valid_yaw_deg\n";
 
 static int cmp_d(const void *a, const void *b)
