@@ -58,6 +58,8 @@ static const key_spec schema[] = {
      "generations over which the floor decays from step_floor to step_floor_end"},
     {"train", "mean_lr", T_DOUBLE, F(mean_lr), "1", 0.001, 1, NULL,
      "CMA-ES learning rate of the mean (below 1 averages out minibatch noise)"},
+    {"train", "bias_step", T_DOUBLE, F(bias_step), "0", 0, 100, NULL,
+     "pseudo-grid of bias and scale genes for the step floor (0: continuous, no floor)"},
     {"train", "margin", T_DOUBLE, F(margin), "0", -1, 1, NULL,
      "CMA-ES with Margin: alpha (0 off, -1 for 1/(n lambda))"},
     {"train", "init", T_STRING, F(init), "none", 0, 0, NULL,

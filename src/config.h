@@ -35,6 +35,7 @@ typedef struct et_config {
     long floor_generations;
     double margin;
     double mean_lr;
+    double bias_step;
     double init_weight_sd;
     char *init;
     int refit_size;

@@ -222,10 +222,10 @@ void et_genome_free(et_genome *g)
     free(g);
 }
 
-void et_genome_grid(const et_genome *g, double *step)
+void et_genome_grid(const et_genome *g, double other, double *step)
 {
     for (size_t k = 0; k < g->dim; k++)
-        step[k] = 0;
+        step[k] = other;
     for (unsigned l = 0; l < g->n_search; l++)
         for (size_t k = 0; k < (size_t)g->sizes[l] * g->sizes[l + 1]; k++)
             step[g->off_w[l] + k] = 1;

@@ -69,8 +69,11 @@ et_genome *et_genome_alloc(const unsigned *sizes, unsigned n_layers, int ridge_o
                            int scale_genes, char *err, size_t errlen);
 void et_genome_free(et_genome *g);
 
-/* 1 for weight coordinates (integer grid), 0 for continuous ones. */
-void et_genome_grid(const et_genome *g, double *step);
+/* 1 for weight coordinates (integer grid); `other` for biases and scale
+ * genes: 0 leaves them continuous, a positive value gives them a pseudo-grid
+ * so that the optimizer's step floor keeps them moving too when its global
+ * step size has collapsed. */
+void et_genome_grid(const et_genome *g, double other, double *step);
 
 /* A start point: weights drawn N(0, w_sd) from (seed), biases and scale genes 0. */
 void et_genome_init(const et_genome *g, uint64_t seed, double w_sd, double *x0);

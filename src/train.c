@@ -637,7 +637,7 @@ static int setup_search(trainer *t, const train_opts *o)
     if (!t->opt)
         return -1; /* check_search tried the same allocation */
     double *grid = et_malloc(dim * sizeof(double));
-    et_genome_grid(t->g, grid);
+    et_genome_grid(t->g, t->cfg.bias_step, grid);
     et_opt_set_grid(t->opt, grid);
     free(grid);
     if (et_opt_set_x0(t->opt, t->x0, t->cfg.sigma0) != 0)
