@@ -28,7 +28,7 @@ $(FW)/gen: tests/firmware/gen.c src/export.c src/evonet.c src/evonet_check.c src
 	$(CC) $(CSTD) -O1 -g $(SAN) $(WARN_BASE) $(CPPFLAGS) -o $@ tests/firmware/gen.c \
 	  src/export.c src/evonet.c src/evonet_check.c src/util.c -lgsl -lopenblas -lm
 
-$(FW)/expected.txt $(FW)/fixture_net.h $(FW)/vectors.h: $(FW)/gen
+$(FW)/expected.txt $(FW)/fixture_net.h $(FW)/vectors.h &: $(FW)/gen
 	$(FW)/gen $(FW) 1
 
 FW_SRC = tests/firmware/startup.c tests/firmware/fw_main.c src/evonet.c
