@@ -13,7 +13,8 @@ enum { ET_EXIT_OK = 0, ET_EXIT_INPUT = 1, ET_EXIT_USAGE = 2, ET_EXIT_INTERRUPTED
  * one format: "evotrain: FILE:LINE: message" (file and line omitted when NULL/0). */
 void et_error(const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void et_verror(const char *file, long line, const char *fmt, va_list ap);
+void et_verror(const char *file, long line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* When set, errors are kept here (the first one, formatted as printed)
  * instead of printed: MPI ranks other than 0 report through rank 0. */
