@@ -13,6 +13,7 @@
 #include "cmaes.h"
 #include "et_rng.h"
 #include "randsearch.h"
+#include "esadam.h"
 #include "util.h"
 
 /* From OpenBLAS' cblas.h, which clashes with GSL's CBLAS declarations. */
@@ -38,7 +39,7 @@ const char *et_opt_stop_name(et_opt_stop s)
 const char *et_opt_algorithms(void)
 {
     return "cmaes sep-cmaes lm-maes ipop-cmaes bipop-cmaes ipop-sep-cmaes bipop-sep-cmaes "
-           "ipop-lm-maes bipop-lm-maes rs-1+lambda rs-mu,lambda rs-antithetic";
+           "ipop-lm-maes bipop-lm-maes rs-1+lambda rs-mu,lambda rs-antithetic es-adam";
 }
 
 void et_opt_params_default(et_opt_params *p)
@@ -146,6 +147,8 @@ static const et_opt_backend *parse_algo(const char *algo, int *restart_mode)
         return &et_opt_be_rs1plus;
     if (!strcmp(algo, "rs-mu,lambda") || !strcmp(algo, "rs-antithetic"))
         return &et_opt_be_rscomma;
+    if (!strcmp(algo, "es-adam"))
+        return &et_opt_be_esadam;
     return NULL;
 }
 

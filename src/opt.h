@@ -21,6 +21,9 @@
  *                  e.g. "ipop-cmaes", "bipop-sep-cmaes".
  *   "rs-1+lambda"  (1+lambda) random search, isotropic Gaussian steps, success-rule
  *                  step adaptation (p_target = 1 / (5 + sqrt(lambda) / 2)).
+ *   "es-adam"      evolution-strategy gradient from mirrored pairs and centred ranks,
+ *                  followed by Adam steps on the mean; fixed sigma (the floor is the
+ *                  schedule); mean_lr is Adam's step relative to the sampling deviation.
  *   "rs-mu,lambda" (mu/mu_w, lambda) random search with antithetic (mirrored) pairs
  *                  and cumulative step-size adaptation; alias "rs-antithetic".
  *
