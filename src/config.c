@@ -209,7 +209,7 @@ typedef struct {
     long line;       /* line being parsed, counted by our reader */
     long err_line;   /* first error */
     char err[320];
-    char *seen;      /* "section\tkey\n" of every key so far, for duplicates */
+    char *seen;      /* "\nsection\tkey" of every key so far, for duplicates */
     size_t seen_len;
     int bad_text;    /* reader found a NUL byte or an overlong line */
     char *buf;
@@ -250,6 +250,16 @@ static char *reader(char *str, int num, void *stream)
     return str;
 }
 
+/* Whether entry (n bytes) is one of seen's entries: a match must end where
+ * an entry ends, or "\nrun\tname" would be found in "\nrun\tnamex". */
+static int seen_before(const char *seen, const char *entry, size_t n)
+{
+    for (const char *s = seen; s && (s = strstr(s, entry)) != NULL; s++)
+        if (s[n] == '\n' || s[n] == '\0')
+            return 1;
+    return 0;
+}
+
 static int handler(void *user, const char *section, const char *key, const char *value)
 {
     parse_ctx *p = user;
@@ -264,9 +274,8 @@ static int handler(void *user, const char *section, const char *key, const char 
     /* Duplicates are refused: a second value silently winning hides typos. */
     size_t need = strlen(section) + strlen(key) + 3;
     char *entry = et_malloc(need);
-    snprintf(entry, need, "%s\t%s\n", section, key);
-    if (p->seen && strstr(p->seen, entry) &&
-        (p->seen == strstr(p->seen, entry) || strstr(p->seen, entry)[-1] == '\n')) {
+    snprintf(entry, need, "\n%s\t%s", section, key);
+    if (seen_before(p->seen, entry, need - 1)) {
         snprintf(m, sizeof m, "duplicate key '%s' in [%s]", key, section);
         free(entry);
         fail(p, m);
@@ -332,7 +341,9 @@ int et_config_load(const char *path, et_config *cfg)
     fclose(p.fp);
     free(p.buf);
     free(p.seen);
-    if (p.err_line) {
+    /* inih goes on after a syntax error (it returns the first one's line), so
+     * a key under a broken "[section" line would otherwise be blamed. */
+    if (p.err_line && !(rc > 0 && rc < p.err_line)) {
         et_error(path, p.err_line, "%s", p.err);
         return -1;
     }
