@@ -340,8 +340,11 @@ static int load_checkpoint(trainer *t)
     }
     p = et_ckpt_get(&c, ET_CKPT_BEST, &len);
     et_net *b = p ? et_net_read(p, len, err, sizeof err) : NULL;
+    /* Validated as export does: a run must not continue from a network the
+     * kernel cannot run exactly (the CRC only says the bytes are ours). */
     if (!b || b->n_layers != t->nl ||
-        memcmp(b->sizes, t->sizes, sizeof(unsigned) * (t->nl + 1))) {
+        memcmp(b->sizes, t->sizes, sizeof(unsigned) * (t->nl + 1)) ||
+        evonet_validate(&b->net, err, sizeof err) != 0) {
         et_error(t->ckpt_path, 0, "checkpoint: bad best network");
         et_net_free(b);
         goto out;
