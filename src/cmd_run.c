@@ -1,6 +1,7 @@
 /* cmd_run: the commands that read a finished (or running) run directory:
  * export (firmware header) and eval (errors on held-out data). */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,15 @@ int cmd_export(int argc, char **argv)
              ni, sim_reading_name(r.cfg.sim, 0), sim_reading_name(r.cfg.sim, 1),
              sim_reading_name(r.cfg.sim, ni - 1));
     et_export_info info = {name, prov, input_doc, out_names, counts, N_SELFTEST};
+    /* Ctrl-C or SIGTERM while the header is written would leave its temp
+     * file behind: they wait (a few milliseconds) until it is renamed or
+     * removed, and then end the process as they would have. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &old);
     et_afile af;
     int rc = ET_EXIT_INPUT;
     if (et_afile_open(&af, outp) == 0) {
@@ -78,6 +88,7 @@ int cmd_export(int argc, char **argv)
             et_afile_abort(&af);
         }
     }
+    sigprocmask(SIG_SETMASK, &old, NULL);
     free(counts);
     et_run_close(&r);
     return rc;

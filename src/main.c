@@ -1,4 +1,5 @@
 /* main: the evotrain command line, dispatching to one function per subcommand. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,6 +70,10 @@ static int dispatch(const et_command *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* A file outgrowing `ulimit -f` must be a write error (EFBIG) that the
+     * writer reports and cleans up after, not a silent death by SIGXFSZ
+     * that leaves a half-written temp file behind. */
+    signal(SIGXFSZ, SIG_IGN);
     argc = strip_verbosity(argc, argv);
     if (argc < 2) {
         usage(stderr);

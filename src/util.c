@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int et_verbosity = 1;
@@ -161,6 +162,17 @@ int et_afile_commit(et_afile *af)
     if (fclose(af->fp) != 0 && !err)
         err = errno ? errno : EIO;
     af->fp = NULL;
+#ifdef ET_TESTING
+    /* The test build can hold the complete temp file this long before the
+     * rename, so tests/test_faults.c can kill or signal a process inside
+     * the window on purpose rather than by luck. */
+    const char *delay = getenv("ET_TEST_COMMIT_DELAY_MS");
+    if (!err && delay) {
+        long ms = atol(delay);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+#endif
     if (!err && rename(af->tmp, af->path) != 0)
         err = errno;
     if (err) {
