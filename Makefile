@@ -123,11 +123,12 @@ FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 # clang reports `omp simd` loops its sanitized -O1 build does not vectorize;
 # that says nothing about the code, so it is not an error here.
 FUZZ_WARN     = $(WARN_BASE) -Wno-pass-failed
-# Only the modules the harnesses reach, so a change elsewhere cannot stop them.
-FUZZ_SRC      = src/config.c src/csv.c src/checkpoint.c src/util.c src/run.c src/genome.c \
-                src/opt.c src/cmaes.c src/randsearch.c src/dist.c src/evonet.c \
-                src/evonet_check.c $(wildcard sim/*.c)
+# The library as an archive, so a harness links only the modules it reaches;
+# the command modules (reports, plots, the trainer's loop) stay out of it.
+FUZZ_SRC      = $(filter-out src/report.c src/plot.c src/man.c src/optbench.c \
+                  src/bench_fitness.c src/cli.c src/cmd_%.c src/train.c,$(LIB_SRC))
 FUZZ_OBJ      = $(patsubst %.c,$(FUZZ)/%.o,$(FUZZ_SRC))
+FUZZ_LIB      = $(FUZZ)/libevotrain.a
 FUZZERS       = $(patsubst tests/fuzz/%.c,$(FUZZ)/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(FUZZ)/%.o: %.c $(HDRS) tests/fuzz/fuzz_util.h Makefile
@@ -135,11 +136,14 @@ $(FUZZ)/%.o: %.c $(HDRS) tests/fuzz/fuzz_util.h Makefile
 	$(FUZZ_CC) $(CSTD) -O1 -g -fopenmp -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(FUZZ_WARN) \
 	  $(CPPFLAGS) -c -o $@ $<
 
-$(FUZZ)/fuzz_%: $(FUZZ)/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ)/fuzz_%: $(FUZZ)/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	$(FUZZ_CC) -fopenmp -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
 
 # The checkpoint harness's seed files are generated (see the source).
-$(FUZZ)/seed_checkpoint: $(FUZZ)/tests/fuzz/seed_checkpoint.o $(FUZZ_OBJ)
+$(FUZZ)/seed_checkpoint: $(FUZZ)/tests/fuzz/seed_checkpoint.o $(FUZZ_LIB)
 	$(FUZZ_CC) -fopenmp $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
 
 fuzz-build: $(FUZZERS)

@@ -151,6 +151,12 @@ static int set_value(et_config *cfg, const key_spec *k, const char *v, char *err
             snprintf(err, n, "%s: empty value", k->key);
             return -1;
         }
+        /* inih keeps "key=;x" as ";x", but the dump's "key = ;x" reads back
+         * as a comment: the run's config.ini would not load on resume. */
+        if (*v == ';') {
+            snprintf(err, n, "%s: '%s' starts with ';', which begins a comment", k->key, v);
+            return -1;
+        }
         char **dst = (char **)(base + k->off);
         free(*dst);
         *dst = et_strdup(v);
