@@ -46,29 +46,40 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 layer_tile(const evonet_layer *L, const int32_t *restrict in, int32_t *restrict out, int last)
 {
     unsigned no = L->n_out, ni = L->n_in;
-    for (unsigned o = 0; o < no; o++) {
-        int32_t acc[T];
-        int32_t b = L->chan[o].bias;
-        for (unsigned s = 0; s < T; s++)
-            acc[s] = b;
-        for (unsigned i = 0; i < ni; i++) {
-            int32_t w = weight(L, o, i);
-            const int32_t *x = in + (size_t)i * T;
+    /* Four outputs per pass over the inputs: each input row is loaded once
+     * for four accumulators. Padded outputs (zero weights and bias) exist up
+     * to EVONET_PAD(n_out), a multiple of four, and the workspace has room. */
+    for (unsigned o = 0; o < no; o += 4) {
+        int32_t acc[4][T];
+        for (unsigned k = 0; k < 4; k++)
             for (unsigned s = 0; s < T; s++)
-                acc[s] += w * x[s];
+                acc[k][s] = L->chan[o + k].bias;
+        for (unsigned i = 0; i < ni; i++) {
+            int32_t w0 = weight(L, o, i), w1 = weight(L, o + 1, i);
+            int32_t w2 = weight(L, o + 2, i), w3 = weight(L, o + 3, i);
+            const int32_t *x = in + (size_t)i * T;
+            for (unsigned s = 0; s < T; s++) {
+                int32_t v = x[s];
+                acc[0][s] += w0 * v;
+                acc[1][s] += w1 * v;
+                acc[2][s] += w2 * v;
+                acc[3][s] += w3 * v;
+            }
         }
-        int32_t m = L->chan[o].mult;
-        int32_t r = L->chan[o].shift;
-        int32_t *y = out + (size_t)o * T;
-        for (unsigned s = 0; s < T; s++) {
-            int32_t hi = acc[s] >> 16;
-            uint32_t lo = (uint32_t)acc[s] & 0xffffu;
-            int32_t v = (hi * m + (int32_t)((lo * (uint32_t)m) >> 16)) >> r;
-            if (last)
-                v = v < -32768 ? -32768 : v > 32767 ? 32767 : v;
-            else
-                v = v < 0 ? 0 : v > 255 ? 255 : v;
-            y[s] = v;
+        for (unsigned k = 0; k < 4; k++) {
+            int32_t m = L->chan[o + k].mult;
+            int32_t r = L->chan[o + k].shift;
+            int32_t *y = out + (size_t)(o + k) * T;
+            for (unsigned s = 0; s < T; s++) {
+                int32_t hi = acc[k][s] >> 16;
+                uint32_t lo = (uint32_t)acc[k][s] & 0xffffu;
+                int32_t v = (hi * m + (int32_t)((lo * (uint32_t)m) >> 16)) >> r;
+                if (last)
+                    v = v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+                else
+                    v = v < 0 ? 0 : v > 255 ? 255 : v;
+                y[s] = v;
+            }
         }
     }
 }
