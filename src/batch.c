@@ -14,7 +14,9 @@ et_batch_ws *et_batch_ws_alloc(size_t max_width)
     ws->width = max_width;
     ws->a = aligned_alloc(64, sizeof(int32_t) * T * max_width);
     ws->b = aligned_alloc(64, sizeof(int32_t) * T * max_width);
-    if (!ws->a || !ws->b) {
+    /* Packed input pairs of the AVX-512BW path: (width + 1) / 2 rows. */
+    ws->p = aligned_alloc(64, sizeof(int32_t) * T * (max_width / 2 + 1));
+    if (!ws->a || !ws->b || !ws->p) {
         et_error(NULL, 0, "out of memory (batch workspace)");
         exit(ET_EXIT_INPUT);
     }
@@ -27,6 +29,7 @@ void et_batch_ws_free(et_batch_ws *ws)
         return;
     free(ws->a);
     free(ws->b);
+    free(ws->p);
     free(ws);
 }
 
@@ -84,6 +87,89 @@ layer_tile(const evonet_layer *L, const int32_t *restrict in, int32_t *restrict 
     }
 }
 
+int et_batch_generic_only;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define ET_HAVE_AVX512BW_PATH 1
+
+/* The same layer with AVX-512BW's 16-bit multiply-add (VPMADDWD): two inputs
+ * per instruction. Every value fits: inputs are int16 (layer 0) or 0..255,
+ * weights -128..127, so each product pair sums exactly in int32, and the
+ * accumulator is the same exact integer as the generic path's. */
+__attribute__((target("avx512f,avx512bw"))) static void
+layer_tile_bw(const evonet_layer *L, const int32_t *restrict in, int32_t *restrict out, int last,
+              __m512i *restrict P)
+{
+    enum { Q = T / 16 };
+    unsigned no = L->n_out, ni = L->n_in, np = (ni + 1) / 2;
+    const __m512i lo16 = _mm512_set1_epi32(0xffff);
+    /* Inputs 2j and 2j + 1 of a sample side by side in one 32-bit lane. */
+    for (unsigned j = 0; j < np; j++)
+        for (unsigned q = 0; q < Q; q++) {
+            __m512i a = _mm512_load_si512((const void *)(in + (size_t)(2 * j) * T + 16 * q));
+            __m512i b = 2 * j + 1 < ni
+                            ? _mm512_load_si512((const void *)(in + (size_t)(2 * j + 1) * T +
+                                                               16 * q))
+                            : _mm512_setzero_si512();
+            P[j * Q + q] = _mm512_or_si512(_mm512_and_si512(a, lo16), _mm512_slli_epi32(b, 16));
+        }
+    const __m512i lo_clamp = _mm512_set1_epi32(last ? -32768 : 0);
+    const __m512i hi_clamp = _mm512_set1_epi32(last ? 32767 : 255);
+    for (unsigned o = 0; o < no; o += 4) {
+        __m512i acc[4][Q];
+        for (unsigned k = 0; k < 4; k++)
+            for (unsigned q = 0; q < Q; q++)
+                acc[k][q] = _mm512_set1_epi32(L->chan[o + k].bias);
+        for (unsigned j = 0; j < np; j++) {
+            __m512i wp[4];
+            for (unsigned k = 0; k < 4; k++) {
+                int32_t w0 = weight(L, o + k, 2 * j);
+                int32_t w1 = 2 * j + 1 < ni ? weight(L, o + k, 2 * j + 1) : 0;
+                wp[k] = _mm512_set1_epi32((int32_t)(((uint32_t)w0 & 0xffffu) | ((uint32_t)w1 << 16)));
+            }
+            for (unsigned q = 0; q < Q; q++) {
+                __m512i x = P[j * Q + q];
+                for (unsigned k = 0; k < 4; k++)
+                    acc[k][q] = _mm512_add_epi32(acc[k][q], _mm512_madd_epi16(x, wp[k]));
+            }
+        }
+        for (unsigned k = 0; k < 4; k++) {
+            __m512i m = _mm512_set1_epi32(L->chan[o + k].mult);
+            __m128i r = _mm_cvtsi32_si128(L->chan[o + k].shift);
+            for (unsigned q = 0; q < Q; q++) {
+                __m512i a = acc[k][q];
+                __m512i hi = _mm512_mullo_epi32(_mm512_srai_epi32(a, 16), m);
+                __m512i lo = _mm512_srli_epi32(_mm512_mullo_epi32(_mm512_and_si512(a, lo16), m), 16);
+                __m512i v = _mm512_sra_epi32(_mm512_add_epi32(hi, lo), r);
+                v = _mm512_min_epi32(_mm512_max_epi32(v, lo_clamp), hi_clamp);
+                _mm512_store_si512((void *)(out + (size_t)(o + k) * T + 16 * q), v);
+            }
+        }
+    }
+}
+#endif
+
+/* The layer on the fastest path this processor has. */
+static void layer(const evonet_layer *L, const int32_t *in, int32_t *out, int last,
+                  et_batch_ws *ws)
+{
+#ifdef ET_HAVE_AVX512BW_PATH
+    static int bw = -1;
+    if (bw < 0) {
+        __builtin_cpu_init();
+        bw = __builtin_cpu_supports("avx512bw") ? 1 : 0;
+    }
+    if (bw && !et_batch_generic_only) {
+        layer_tile_bw(L, in, out, last, (__m512i *)ws->p);
+        return;
+    }
+#else
+    (void)ws;
+#endif
+    layer_tile(L, in, out, last);
+}
+
 /* Runs layers [0, nl) of net over tile-sized blocks of X; writes the output of
  * layer nl - 1 through put(). */
 static void load_tile_s16(const int16_t *X, size_t ld, size_t s0, size_t cnt, unsigned ni,
@@ -121,7 +207,7 @@ static const int32_t *run_layers(const evonet *net, unsigned nl, int last_is_out
     int32_t *cur = ws->a, *nxt = ws->b;
     load_tile_s16(X, ld, s0, cnt, net->layers[0].n_in, cur);
     for (unsigned l = 0; l < nl; l++) {
-        layer_tile(&net->layers[l], cur, nxt, last_is_output && l + 1 == nl);
+        layer(&net->layers[l], cur, nxt, last_is_output && l + 1 == nl, ws);
         int32_t *t = cur;
         cur = nxt;
         nxt = t;
@@ -149,7 +235,7 @@ void et_batch_last(const evonet_layer *L, const uint8_t *H, size_t ld, size_t n,
     for (size_t s0 = 0; s0 < n; s0 += T) {
         size_t cnt = n - s0 < T ? n - s0 : T;
         load_tile_u8(H, ld, s0, cnt, L->n_in, ws->a);
-        layer_tile(L, ws->a, ws->b, 1);
+        layer(L, ws->a, ws->b, 1, ws);
         for (unsigned k = 0; k < L->n_out; k++)
             for (size_t s = 0; s < cnt; s++)
                 Y[(size_t)k * ldy + s0 + s] = (int16_t)ws->b[(size_t)k * T + s];

@@ -22,8 +22,12 @@
 /* Per-thread scratch; size it for the widest layer with et_batch_ws_alloc. */
 typedef struct et_batch_ws {
     int32_t *a, *b;
+    void *p;
     size_t width;
 } et_batch_ws;
+
+/* Nonzero: never take a processor-specific path (the tests run both). */
+extern int et_batch_generic_only;
 
 et_batch_ws *et_batch_ws_alloc(size_t max_width);
 void et_batch_ws_free(et_batch_ws *ws);
