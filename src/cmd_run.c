@@ -19,6 +19,13 @@ static const char *const out_names[SIM_POSE_DIM] = {
     "x (0.01 mm)", "y (0.01 mm)", "z (0.01 mm)", "roll (0.01 deg)", "pitch (0.01 deg)",
     "yaw (0.01 deg)"};
 
+static volatile sig_atomic_t export_signal;
+
+static void on_export_signal(int sig)
+{
+    export_signal = sig;
+}
+
 int cmd_export(int argc, char **argv)
 {
     const char *dir = NULL, *outp = NULL, *name = "pose_net";
@@ -68,18 +75,19 @@ int cmd_export(int argc, char **argv)
              sim_reading_name(r.cfg.sim, ni - 1));
     et_export_info info = {name, prov, input_doc, out_names, counts, N_SELFTEST};
     /* Ctrl-C or SIGTERM while the header is written would leave its temp
-     * file behind: they wait (a few milliseconds) until it is renamed or
-     * removed, and then end the process as they would have. */
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
-    sigprocmask(SIG_BLOCK, &block, &old);
+     * file behind: they are noted instead (a mask would not do: OpenMP's
+     * threads would take them), and honoured once the file is renamed or
+     * removed: exit 130 either way, as the dataset command does. */
+    struct sigaction sa, old_int, old_term, old_hup;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_export_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
     et_afile af;
     int rc = ET_EXIT_INPUT;
     if (et_afile_open(&af, outp) == 0) {
-        if (et_export_write(af.fp, &r.best->net, &info) == 0) {
+        if (et_export_write(af.fp, &r.best->net, &info) == 0 && !export_signal) {
             if (et_afile_commit(&af) == 0) {
                 rc = ET_EXIT_OK;
                 et_info("evotrain: wrote %s\n", outp);
@@ -88,7 +96,11 @@ int cmd_export(int argc, char **argv)
             et_afile_abort(&af);
         }
     }
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    if (export_signal)
+        rc = ET_EXIT_INTERRUPTED;
     free(counts);
     et_run_close(&r);
     return rc;
