@@ -1,4 +1,5 @@
 /* main: the evotrain command line, dispatching to one function per subcommand. */
+#include <gsl/gsl_errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,6 +75,10 @@ int main(int argc, char **argv)
      * writer reports and cleans up after, not a silent death by SIGXFSZ
      * that leaves a half-written temp file behind. */
     signal(SIGXFSZ, SIG_IGN);
+    /* GSL's default handler aborts: every command checks return codes
+     * instead (the optimizers and the fitness also turn it off, for other
+     * embedders; here it is off for every command, from the start). */
+    gsl_set_error_handler_off();
     argc = strip_verbosity(argc, argv);
     if (argc < 2) {
         usage(stderr);
