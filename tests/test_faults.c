@@ -574,6 +574,21 @@ static void test_damaged_checkpoint_cli(void **state)
              ck);
     assert_string_equal(msg, want);
     free(msg);
+    /* Export and eval would write another run's network under this run's
+     * provenance: refused too. */
+    assert_int_equal(run("%s export %s -o %s/x.h 2> %s", bin, dir, tmp, errf), 1);
+    msg = slurp(errf, NULL);
+    snprintf(want, sizeof want,
+             "evotrain: %s: the checkpoint is from another configuration: [run] seed differs "
+             "from %s/config.ini\n",
+             ck, dir);
+    assert_string_equal(msg, want);
+    free(msg);
+    assert_false(exists(pathf("%s/x.h", tmp)));
+    assert_int_equal(run("%s eval %s -n 100 > /dev/null 2> %s", bin, dir, errf), 1);
+    msg = slurp(errf, NULL);
+    assert_string_equal(msg, want);
+    free(msg);
     /* And a different network shape: export refuses as well. */
     assert_int_equal(
         run("sed 's/^hidden = 8 8/hidden = 8 9/' tests/data/tiny.ini > %s/h89.ini", tmp), 0);
@@ -587,7 +602,7 @@ static void test_damaged_checkpoint_cli(void **state)
     free(msg);
     assert_int_equal(run("%s export %s -o %s/x.h 2> %s", bin, dir, tmp, errf), 1);
     msg = slurp(errf, NULL);
-    assert_non_null(strstr(msg, "the network in the checkpoint does not match"));
+    assert_non_null(strstr(msg, "[network] hidden differs from"));
     free(msg);
     assert_false(exists(pathf("%s/x.h", tmp)));
     free(other);
