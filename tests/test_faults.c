@@ -325,6 +325,8 @@ static void test_readonly_dir(void **state)
         if (!mounted) {
             fprintf(stderr, "    (cannot bind-mount read-only as root here)\n");
             run("umount %s 2>/dev/null", ro);
+            free(ro);
+            free(dir);
             skip();
         }
     } else {
