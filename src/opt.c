@@ -896,6 +896,12 @@ static void body(et_opt *o, et_ser *s, int load)
     F(o->evals_run_start);
 #undef F
 #undef A
+    /* The checksum only says the bytes are ours; mu indexes the weights, so
+     * a crafted value must stop here, before the backend uses it. */
+    if (load && !s->err && (o->mu < 1 || o->mu > o->lambda)) {
+        s->err = 2;
+        return;
+    }
     if (load)
         o->be->load(o, s);
     else
@@ -977,6 +983,10 @@ int et_opt_load(et_opt *o, const void *buf, size_t size)
     if (ensure_cap(o) != 0)
         return -1;
     body(o, &s, 1);
+    if (s.err == 2) {
+        oerr("load: corrupt state (mu %d, lambda %d)", (int)o->mu, o->lambda);
+        return -1;
+    }
     if (s.err) {
         oerr("load: truncated state");
         return -1;

@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "checkpoint.h"
+#include "opt.h"
 #include "util.h"
 
 static char tmp[64];
@@ -503,6 +504,53 @@ static void test_damaged_checkpoint_in_process(void **state)
     free(orig);
 }
 
+/* An optimizer state that passes the checkpoint's CRC but was crafted: a
+ * mu outside [1, lambda] indexed the weights out of bounds in the CMA
+ * backends' load (found by fuzz_checkpoint); now refused, for each backend. */
+static void test_crafted_optimizer_state(void **state)
+{
+    (void)state;
+    const char *algos[] = {"sep-cmaes", "cmaes", "lm-maes"};
+    for (size_t a = 0; a < sizeof algos / sizeof algos[0]; a++) {
+        unsigned char *buf[2];
+        size_t n = 0;
+        et_opt *o = NULL;
+        for (int k = 0; k < 2; k++) {
+            et_opt_params p;
+            et_opt_params_default(&p);
+            p.lambda = 8;
+            p.mu = 2 + k;
+            et_opt_free(o);
+            o = et_opt_alloc(algos[a], 5, &p);
+            assert_non_null(o);
+            n = et_opt_state_size(o);
+            buf[k] = malloc(n);
+            assert_int_equal(et_opt_save(o, buf[k], n), 0);
+        }
+        /* mu is the one int field where the two states differ first. */
+        size_t at = 0;
+        while (at < n && buf[0][at] == buf[1][at])
+            at++;
+        assert_true(at < n);
+        int bad[] = {0, -1, 9, 1 << 30, INT32_MIN};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            memcpy(buf[1] + at, &bad[i], sizeof(int));
+            char msg[512] = "";
+            et_error_capture = msg;
+            et_error_capture_size = sizeof msg;
+            int rc = et_opt_load(o, buf[1], n);
+            et_error_capture = NULL;
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(msg, "corrupt state (mu"));
+        }
+        /* The honest state still loads. */
+        assert_int_equal(et_opt_load(o, buf[0], n), 0);
+        et_opt_free(o);
+        free(buf[0]);
+        free(buf[1]);
+    }
+}
+
 /* Through the binary: resume and export refuse, saying which, and leave the
  * file as it was. */
 static void test_damaged_checkpoint_cli(void **state)
@@ -697,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_full_disk_tmpfs),
         cmocka_unit_test(test_readonly_dir),
         cmocka_unit_test(test_damaged_checkpoint_in_process),
+        cmocka_unit_test(test_crafted_optimizer_state),
         cmocka_unit_test(test_damaged_checkpoint_cli),
         cmocka_unit_test(test_signal_training),
         cmocka_unit_test(test_signal_export),
