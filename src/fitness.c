@@ -14,6 +14,9 @@
 #include <omp.h>
 #endif
 
+/* OpenBLAS's own (it has no header that coexists with GSL's cblas). */
+void openblas_set_num_threads(int num_threads);
+
 #define MAXH 256 /* features of the ridge fit: last hidden width + 1 */
 
 typedef struct ws {
@@ -40,6 +43,10 @@ et_fitness *et_fitness_alloc(const et_genome *g, const double *out_weight, doubl
                              size_t max_batch, int threads)
 {
     gsl_set_error_handler_off(); /* a singular fit is handled, never an abort */
+    /* The ridge solves call BLAS from every OpenMP thread at once: a BLAS
+     * that starts threads of its own then oversubscribes the cores (two
+     * threads ran slower than one). */
+    openblas_set_num_threads(1);
     et_fitness *f = et_calloc(1, sizeof *f);
     f->g = g;
     f->nl = g->n_layers;
