@@ -56,19 +56,32 @@ void bench_fitness(void)
     et_fitness *f1 = et_fitness_alloc(g, w, 1e-3, B, 1);
     et_net *net = et_net_alloc(sizes, nl);
     et_fitness_eval(f1, x, &d, 0, net);
-    et_batch_ws *ws = et_batch_ws_alloc(EVONET_PAD(32));
-    int16_t *Y = et_malloc(sizeof(int16_t) * 6 * B);
     double macs = 0;
     for (unsigned l = 0; l < nl; l++)
         macs += (double)sizes[l] * sizes[l + 1];
-    int reps = 0;
-    double t0 = now_s(), t;
-    do {
-        et_batch_forward(&net->net, d.X, d.ld, B, Y, B, ws);
-        reps++;
-    } while ((t = now_s() - t0) < 1.0);
-    printf("kernel_host_mac_per_s_1thread: %.3g\n", reps * (double)B * macs / t);
-    printf("kernel_host_inferences_per_s_1thread: %.3g\n", reps * (double)B / t);
+    double t0, t;
+    for (int threads = 1; threads <= 2; threads++) {
+        long reps = 0;
+        t0 = now_s();
+#pragma omp parallel num_threads(threads) reduction(+ : reps)
+        {
+            /* Each thread its own workspace and outputs, as in training. */
+            et_batch_ws *tws = et_batch_ws_alloc(EVONET_PAD(32));
+            int16_t *tY = et_malloc(sizeof(int16_t) * 6 * B);
+            while (now_s() - t0 < 1.0) {
+                et_batch_forward(&net->net, d.X, d.ld, B, tY, B, tws);
+                reps++;
+            }
+            free(tY);
+            et_batch_ws_free(tws);
+        }
+        t = now_s() - t0;
+        const char *sfx = threads > 1 ? "s" : "";
+        printf("kernel_host_mac_per_s_%dthread%s: %.3g\n", threads, sfx,
+               (double)reps * (double)B * macs / t);
+        printf("kernel_host_inferences_per_s_%dthread%s: %.3g\n", threads, sfx,
+               (double)reps * (double)B / t);
+    }
 
     for (int threads = 1; threads <= 2; threads++) {
         et_fitness *f = et_fitness_alloc(g, w, 1e-3, B, threads);
@@ -88,8 +101,6 @@ void bench_fitness(void)
         et_fitness_free(f);
     }
     printf("fitness_minibatch: %zu\n", B);
-    et_batch_ws_free(ws);
-    free(Y);
     et_net_free(net);
     et_fitness_free(f1);
     free(x);

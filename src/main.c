@@ -72,19 +72,23 @@ static int dispatch(const et_command *c, int argc, char **argv)
 }
 
 /* OpenMP threads that wait for work by spinning (libgomp's default) take
- * processor time from the threads that have work whenever the "cores" are
- * shared: on the 2-vCPU machine this was measured on, two spinning threads
- * trained 3x slower than one. libgomp reads OMP_WAIT_POLICY only when it is
- * loaded, before main, so the process starts itself again once with the
- * policy set. A user's own setting, MPI launches (their launcher owns the
- * process) and a failed exec leave everything as it was. */
+ * processor time from the threads that have work whenever the cores are
+ * shared: with one of this machine's two cores busy with another job, two
+ * spinning threads trained 3x slower than one. libgomp reads OMP_WAIT_POLICY
+ * only when it is loaded, before main, so the process starts itself again
+ * once with the policy set (by its own path, so `ps` still says evotrain). A
+ * user's own setting, MPI launches (their launcher owns the process) and a
+ * failed exec leave everything as it was. */
 static void passive_openmp(char **argv)
 {
     if (getenv("OMP_WAIT_POLICY") || getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK"))
         return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0 || setenv("OMP_WAIT_POLICY", "passive", 1) != 0)
         return;
-    execv("/proc/self/exe", argv);
+    self[n] = '\0';
+    execv(self, argv);
 }
 
 int main(int argc, char **argv)

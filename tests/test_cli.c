@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 static char tmp[256], run_dir[300];
 static const char *bin;
 
@@ -23,31 +25,7 @@ static const char *const commands[] = {"train",    "export",  "eval",     "confi
                                        "report",   "kernel",  "bench",    "man"};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-static int run(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t got = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    b[got] = '\0';
-    return b;
-}
 
 static long file_size(const char *path)
 {
@@ -92,7 +70,7 @@ static void test_help_everywhere(void **state)
     snprintf(out, sizeof out, "%s/help.txt", tmp);
     for (size_t i = 0; i < N_COMMANDS; i++) {
         assert_int_equal(run("%s %s --help > %s 2>/dev/null", bin, commands[i], out), 0);
-        char *t = slurp(out);
+        char *t = slurp(out, NULL);
         assert_non_null(t);
         assert_non_null(strstr(t, "usage"));
         assert_non_null(strstr(t, "Exit codes: 0 ok, 1 error in the input, 2 usage, 130"));
@@ -101,14 +79,14 @@ static void test_help_everywhere(void **state)
         assert_int_equal(run("%s %s --help -v >/dev/null 2>&1", bin, commands[i]), 0);
     }
     assert_int_equal(run("%s --help > %s", bin, out), 0);
-    char *t = slurp(out);
+    char *t = slurp(out, NULL);
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(commands[i], "man"))
             assert_non_null(strstr(t, commands[i]));
     assert_non_null(strstr(t, "130 interrupted"));
     free(t);
     assert_int_equal(run("%s --version > %s", bin, out), 0);
-    t = slurp(out);
+    t = slurp(out, NULL);
     assert_true(!strncmp(t, "evotrain ", 9));
     free(t);
 }
@@ -164,7 +142,7 @@ static void test_plot_without_gnuplot(void **state)
     snprintf(err, sizeof err, "%s/err.txt", tmp);
     assert_int_equal(run("GNUPLOT=/nonexistent/gnuplot %s plot %s -n 100 2> %s", bin, run_dir, err),
                      1);
-    char *t = slurp(err);
+    char *t = slurp(err, NULL);
     assert_non_null(strstr(t, "gnuplot-nox"));
     free(t);
     /* The report is still written, without plots, with a warning. */
@@ -179,7 +157,7 @@ static void test_report(void **state)
     assert_int_equal(run("%s report %s -n 3000 -q", bin, run_dir), 0);
     char p[512], ev[512];
     snprintf(p, sizeof p, "%s/report.md", run_dir);
-    char *t = slurp(p);
+    char *t = slurp(p, NULL);
     assert_non_null(t);
     assert_non_null(strstr(t, "| output | unit | RMSE | p50 | p95 | max |"));
     assert_non_null(strstr(t, "cycles per inference"));
@@ -187,7 +165,7 @@ static void test_report(void **state)
     assert_non_null(strstr(t, "18 -> 8"));
     snprintf(ev, sizeof ev, "%s/eval.txt", tmp);
     assert_int_equal(run("%s eval %s -n 3000 > %s", bin, run_dir, ev), 0);
-    char *e = slurp(ev);
+    char *e = slurp(ev, NULL);
     static const char *const rows[] = {"x", "y", "z", "roll", "pitch", "yaw", "translation"};
     for (size_t k = 0; k < 7; k++) {
         char key[32];
@@ -218,7 +196,7 @@ static void test_man_has_every_key(void **state)
     snprintf(doc, sizeof doc, "%s/doc.txt", tmp);
     assert_int_equal(run("%s man > %s", bin, man), 0);
     assert_int_equal(run("%s config --doc > %s", bin, doc), 0);
-    char *m = slurp(man), *d = slurp(doc);
+    char *m = slurp(man, NULL), *d = slurp(doc, NULL);
     assert_non_null(strstr(m, ".TH EVOTRAIN 1"));
     int keys = 0;
     for (char *line = strtok(d, "\n"); line; line = strtok(NULL, "\n")) {

@@ -13,21 +13,13 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 static char tmp[64];
 static const char *mpi_bin, *bin;
 /* Root in CI containers, and more ranks than cores on purpose. */
 static const char *mpirun = "mpirun --allow-run-as-root --oversubscribe";
 
-static int run(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* Exported header of a run, from the data on (the first lines name the run). */
 static char *net_of(const char *name)

@@ -16,34 +16,12 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 static char tmp[256], run_dir[300], hdr[300], report[320];
 static const char *bin;
 
-static int run(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    size_t got = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    b[got] = '\0';
-    return b;
-}
 
 static int setup(void **state)
 {
@@ -118,7 +96,7 @@ static long header_count(const char *h, const char *decl)
 static void test_flash_matches_header(void **state)
 {
     (void)state;
-    char *md = slurp(report), *h = slurp(hdr);
+    char *md = slurp(report, NULL), *h = slurp(hdr, NULL);
     assert_non_null(md);
     assert_non_null(h);
     long w = header_count(h, "static const uint8_t rnet_w");
@@ -150,7 +128,7 @@ static void test_flash_matches_m0_symbols(void **state)
         printf("        (skipped: arm-none-eabi-gcc not found)\n");
         skip();
     }
-    char *md = slurp(report);
+    char *md = slurp(report, NULL);
     assert_non_null(md);
     assert_int_equal(run("printf '#include \"rnet.h\"\\nconst void *keep = &rnet_net;\\n' > "
                          "%s/keep.c && arm-none-eabi-gcc -std=c99 -mcpu=cortex-m0 -mthumb "
@@ -164,7 +142,7 @@ static void test_flash_matches_m0_symbols(void **state)
                          "END {print n, s}' > %s",
                          tmp, sizes),
                      0);
-    char *t = slurp(sizes);
+    char *t = slurp(sizes, NULL);
     assert_non_null(t);
     long n = 0, bytes = 0;
     assert_int_equal(sscanf(t, "%ld %ld", &n, &bytes), 2);
