@@ -84,20 +84,7 @@ static int start(et_opt *o)
 /* Mirrored pairs: candidate 2j + 1 is candidate 2j reflected through m. */
 static void sample(const et_opt *o, size_t k0, size_t cnt, double *Z, double *Y)
 {
-    size_t n = o->n;
-#pragma omp parallel for schedule(static) if (cnt * n > 20000)
-    for (size_t j = 0; j < cnt; j++) {
-        size_t k = k0 + j;
-        double *z = Z + j * n;
-        if (k & 1) {
-            et_opt_normals(o, k - 1, z);
-            for (size_t i = 0; i < n; i++)
-                z[i] = -z[i];
-        } else {
-            et_opt_normals(o, k, z);
-        }
-        memcpy(Y + j * n, z, n * sizeof(double));
-    }
+    et_opt_sample_pairs(o, k0, cnt, 1, Z, Y);
 }
 
 /* The sampling deviation of coordinate i, as generate() in opt.c applies it. */

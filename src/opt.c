@@ -410,6 +410,25 @@ static void generate(et_opt *o, size_t k0, size_t cnt)
     }
 }
 
+void et_opt_sample_pairs(const et_opt *o, size_t k0, size_t cnt, int mirror, double *Z,
+                         double *Y)
+{
+    size_t n = o->n;
+#pragma omp parallel for schedule(static) if (cnt * n > 20000)
+    for (size_t j = 0; j < cnt; j++) {
+        size_t k = k0 + j;
+        double *z = Z + j * n;
+        if (mirror && (k & 1)) {
+            et_opt_normals(o, k - 1, z);
+            for (size_t i = 0; i < n; i++)
+                z[i] = -z[i];
+        } else {
+            et_opt_normals(o, k, z);
+        }
+        memcpy(Y + j * n, z, n * sizeof(double));
+    }
+}
+
 static int cmp_dbl(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

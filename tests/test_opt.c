@@ -159,7 +159,7 @@ static void test_nan_is_worst(void **state)
 }
 
 static const char *const algos[] = {"cmaes",       "sep-cmaes",   "lm-maes",     "ipop-cmaes",
-                                    "bipop-cmaes", "rs-1+lambda", "rs-mu,lambda"};
+                                    "bipop-cmaes", "rs-1+lambda", "rs-mu,lambda", "es-adam"};
 
 static void test_ask_one_matches_ask(void **state)
 {
@@ -192,7 +192,7 @@ static void test_ask_one_matches_ask(void **state)
 static void test_threads_identical(void **state)
 {
     (void)state;
-    const char *which[] = {"cmaes", "sep-cmaes", "lm-maes", "rs-mu,lambda"};
+    const char *which[] = {"cmaes", "sep-cmaes", "lm-maes", "rs-mu,lambda", "es-adam"};
     size_t n = 300;
     for (size_t a = 0; a < 4; a++) {
         double *m[2], sig[2], best[2];
