@@ -35,8 +35,8 @@ void et_batch_ws_free(et_batch_ws *ws)
 
 static inline int32_t weight(const evonet_layer *L, unsigned o, unsigned i)
 {
-    return (int32_t)L->w[((size_t)(o / EVONET_GROUP) * L->n_in + i) * EVONET_GROUP +
-                         o % EVONET_GROUP] -
+    return (int32_t)
+               L->w[((size_t)(o / EVONET_GROUP) * L->n_in + i) * EVONET_GROUP + o % EVONET_GROUP] -
            128;
 }
 
@@ -97,9 +97,10 @@ int et_batch_generic_only;
  * per instruction. Every value fits: inputs are int16 (layer 0) or 0..255,
  * weights -128..127, so each product pair sums exactly in int32, and the
  * accumulator is the same exact integer as the generic path's. */
-__attribute__((target("avx512f,avx512bw"))) static void
-layer_tile_bw(const evonet_layer *L, const int32_t *restrict in, int32_t *restrict out, int last,
-              __m512i *restrict P)
+__attribute__((target("avx512f,avx512bw"))) static void layer_tile_bw(const evonet_layer *L,
+                                                                      const int32_t *restrict in,
+                                                                      int32_t *restrict out,
+                                                                      int last, __m512i *restrict P)
 {
     enum { Q = T / 16 };
     unsigned no = L->n_out, ni = L->n_in, np = (ni + 1) / 2;
@@ -108,10 +109,10 @@ layer_tile_bw(const evonet_layer *L, const int32_t *restrict in, int32_t *restri
     for (unsigned j = 0; j < np; j++)
         for (unsigned q = 0; q < Q; q++) {
             __m512i a = _mm512_load_si512((const void *)(in + (size_t)(2 * j) * T + 16 * q));
-            __m512i b = 2 * j + 1 < ni
-                            ? _mm512_load_si512((const void *)(in + (size_t)(2 * j + 1) * T +
-                                                               16 * q))
-                            : _mm512_setzero_si512();
+            __m512i b =
+                2 * j + 1 < ni
+                    ? _mm512_load_si512((const void *)(in + (size_t)(2 * j + 1) * T + 16 * q))
+                    : _mm512_setzero_si512();
             P[j * Q + q] = _mm512_or_si512(_mm512_and_si512(a, lo16), _mm512_slli_epi32(b, 16));
         }
     const __m512i lo_clamp = _mm512_set1_epi32(last ? -32768 : 0);
@@ -126,7 +127,8 @@ layer_tile_bw(const evonet_layer *L, const int32_t *restrict in, int32_t *restri
             for (unsigned k = 0; k < 4; k++) {
                 int32_t w0 = weight(L, o + k, 2 * j);
                 int32_t w1 = 2 * j + 1 < ni ? weight(L, o + k, 2 * j + 1) : 0;
-                wp[k] = _mm512_set1_epi32((int32_t)(((uint32_t)w0 & 0xffffu) | ((uint32_t)w1 << 16)));
+                wp[k] =
+                    _mm512_set1_epi32((int32_t)(((uint32_t)w0 & 0xffffu) | ((uint32_t)w1 << 16)));
             }
             for (unsigned q = 0; q < Q; q++) {
                 __m512i x = P[j * Q + q];
@@ -140,7 +142,8 @@ layer_tile_bw(const evonet_layer *L, const int32_t *restrict in, int32_t *restri
             for (unsigned q = 0; q < Q; q++) {
                 __m512i a = acc[k][q];
                 __m512i hi = _mm512_mullo_epi32(_mm512_srai_epi32(a, 16), m);
-                __m512i lo = _mm512_srli_epi32(_mm512_mullo_epi32(_mm512_and_si512(a, lo16), m), 16);
+                __m512i lo =
+                    _mm512_srli_epi32(_mm512_mullo_epi32(_mm512_and_si512(a, lo16), m), 16);
                 __m512i v = _mm512_sra_epi32(_mm512_add_epi32(hi, lo), r);
                 v = _mm512_min_epi32(_mm512_max_epi32(v, lo_clamp), hi_clamp);
                 _mm512_store_si512((void *)(out + (size_t)(o + k) * T + 16 * q), v);
@@ -151,8 +154,7 @@ layer_tile_bw(const evonet_layer *L, const int32_t *restrict in, int32_t *restri
 #endif
 
 /* The layer on the fastest path this processor has. */
-static void layer(const evonet_layer *L, const int32_t *in, int32_t *out, int last,
-                  et_batch_ws *ws)
+static void layer(const evonet_layer *L, const int32_t *in, int32_t *out, int last, et_batch_ws *ws)
 {
 #ifdef ET_HAVE_AVX512BW_PATH
     static int bw = -1;
@@ -170,36 +172,74 @@ static void layer(const evonet_layer *L, const int32_t *in, int32_t *out, int la
     layer_tile(L, in, out, last);
 }
 
-/* Runs layers [0, nl) of net over tile-sized blocks of X; writes the output of
- * layer nl - 1 through put(). */
-static void load_tile_s16(const int16_t *X, size_t ld, size_t s0, size_t cnt, unsigned ni,
-                          int32_t *dst)
+/* Tile loads and stores: whole tiles have a fixed trip count, which GCC
+ * needs to vectorise at -O2; the clones use the processor's widest vectors. */
+#define ET_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+
+ET_CLONES static void load_tile_s16(const int16_t *restrict X, size_t ld, size_t s0, size_t cnt,
+                                    unsigned ni, int32_t *restrict dst)
 {
     for (unsigned i = 0; i < ni; i++) {
         const int16_t *x = X + (size_t)i * ld + s0;
         int32_t *d = dst + (size_t)i * T;
-        size_t s = 0;
-        for (; s < cnt; s++)
-            d[s] = x[s];
-        for (; s < T; s++)
-            d[s] = 0;
+        if (cnt == T) {
+            for (size_t s = 0; s < T; s++)
+                d[s] = x[s];
+            continue;
+        }
+        for (size_t s = 0; s < T; s++)
+            d[s] = s < cnt ? x[s] : 0;
     }
 }
 
-static void load_tile_u8(const uint8_t *H, size_t ld, size_t s0, size_t cnt, unsigned ni,
-                         int32_t *dst)
+ET_CLONES static void load_tile_u8(const uint8_t *restrict H, size_t ld, size_t s0, size_t cnt,
+                                   unsigned ni, int32_t *restrict dst)
 {
     for (unsigned i = 0; i < ni; i++) {
         const uint8_t *x = H + (size_t)i * ld + s0;
         int32_t *d = dst + (size_t)i * T;
-        size_t s = 0;
-        for (; s < cnt; s++)
-            d[s] = x[s];
-        for (; s < T; s++)
-            d[s] = 0;
+        if (cnt == T) {
+            for (size_t s = 0; s < T; s++)
+                d[s] = x[s];
+            continue;
+        }
+        for (size_t s = 0; s < T; s++)
+            d[s] = s < cnt ? x[s] : 0;
     }
 }
 
+ET_CLONES static void store_tile_u8(const int32_t *restrict src, unsigned no, size_t cnt,
+                                    uint8_t *restrict H, size_t ld, size_t s0)
+{
+    for (unsigned j = 0; j < no; j++) {
+        const int32_t *h = src + (size_t)j * T;
+        uint8_t *d = H + (size_t)j * ld + s0;
+        if (cnt == T)
+            for (size_t s = 0; s < T; s++)
+                d[s] = (uint8_t)h[s];
+        else
+            for (size_t s = 0; s < cnt; s++)
+                d[s] = (uint8_t)h[s];
+    }
+}
+
+ET_CLONES static void store_tile_s16(const int32_t *restrict src, unsigned no, size_t cnt,
+                                     int16_t *restrict Y, size_t ld, size_t s0)
+{
+    for (unsigned k = 0; k < no; k++) {
+        const int32_t *y = src + (size_t)k * T;
+        int16_t *d = Y + (size_t)k * ld + s0;
+        if (cnt == T)
+            for (size_t s = 0; s < T; s++)
+                d[s] = (int16_t)y[s];
+        else
+            for (size_t s = 0; s < cnt; s++)
+                d[s] = (int16_t)y[s];
+    }
+}
+
+/* Layers [0, nl) of net over one tile of X; returns the tile of layer
+ * nl - 1's outputs (in one of the workspace's buffers). */
 static const int32_t *run_layers(const evonet *net, unsigned nl, int last_is_output,
                                  const int16_t *X, size_t ld, size_t s0, size_t cnt,
                                  et_batch_ws *ws)
@@ -222,10 +262,7 @@ void et_batch_hidden(const evonet *net, const int16_t *X, size_t ld, size_t n, u
     unsigned nh = net->layers[nl - 1].n_out;
     for (size_t s0 = 0; s0 < n; s0 += T) {
         size_t cnt = n - s0 < T ? n - s0 : T;
-        const int32_t *h = run_layers(net, nl, 0, X, ld, s0, cnt, ws);
-        for (unsigned j = 0; j < nh; j++)
-            for (size_t s = 0; s < cnt; s++)
-                H[(size_t)j * ldh + s0 + s] = (uint8_t)h[(size_t)j * T + s];
+        store_tile_u8(run_layers(net, nl, 0, X, ld, s0, cnt, ws), nh, cnt, H, ldh, s0);
     }
 }
 
@@ -236,9 +273,7 @@ void et_batch_last(const evonet_layer *L, const uint8_t *H, size_t ld, size_t n,
         size_t cnt = n - s0 < T ? n - s0 : T;
         load_tile_u8(H, ld, s0, cnt, L->n_in, ws->a);
         layer(L, ws->a, ws->b, 1, ws);
-        for (unsigned k = 0; k < L->n_out; k++)
-            for (size_t s = 0; s < cnt; s++)
-                Y[(size_t)k * ldy + s0 + s] = (int16_t)ws->b[(size_t)k * T + s];
+        store_tile_s16(ws->b, L->n_out, cnt, Y, ldy, s0);
     }
 }
 
@@ -249,9 +284,6 @@ void et_batch_forward(const evonet *net, const int16_t *X, size_t ld, size_t n, 
     unsigned no = net->layers[nl - 1].n_out;
     for (size_t s0 = 0; s0 < n; s0 += T) {
         size_t cnt = n - s0 < T ? n - s0 : T;
-        const int32_t *y = run_layers(net, nl, 1, X, ld, s0, cnt, ws);
-        for (unsigned k = 0; k < no; k++)
-            for (size_t s = 0; s < cnt; s++)
-                Y[(size_t)k * ldy + s0 + s] = (int16_t)y[(size_t)k * T + s];
+        store_tile_s16(run_layers(net, nl, 1, X, ld, s0, cnt, ws), no, cnt, Y, ldy, s0);
     }
 }
