@@ -17,7 +17,10 @@
 /* OpenBLAS's own (it has no header that coexists with GSL's cblas). */
 void openblas_set_num_threads(int num_threads);
 
-#define MAXH 256 /* features of the ridge fit: last hidden width + 1 */
+#define MAXH 256
+#define NB                                                                                         \
+    256 /* samples per block of the normal sums */ /* features of the ridge fit: last hidden width \
+                                                      + 1 */
 
 typedef struct ws {
     et_net *net;
@@ -27,6 +30,7 @@ typedef struct ws {
     gsl_matrix *A; /* normal matrix (nh + 1)^2 */
     gsl_vector *rhs, *sol;
     int64_t *G, *R; /* exact integer sums for the normal equations */
+    int16_t *Wb;    /* a block of activations and targets as int16 */
 } ws;
 
 struct et_fitness {
@@ -79,6 +83,11 @@ et_fitness *et_fitness_alloc(const et_genome *g, const double *out_weight, doubl
         w->sol = gsl_vector_alloc(p);
         w->G = et_malloc(sizeof(int64_t) * p * p);
         w->R = et_malloc(sizeof(int64_t) * p * f->n_out);
+        w->Wb = aligned_alloc(64, sizeof(int16_t) * NB * (f->nh + f->n_out));
+        if (!w->Wb) {
+            et_error(NULL, 0, "out of memory (fitness workspace)");
+            exit(ET_EXIT_INPUT);
+        }
     }
     return f;
 }
@@ -98,6 +107,7 @@ void et_fitness_free(et_fitness *f)
         gsl_vector_free(w->sol);
         free(w->G);
         free(w->R);
+        free(w->Wb);
     }
     free(f->w);
     free(f);
@@ -105,7 +115,6 @@ void et_fitness_free(et_fitness *f)
 
 /* Sums of one block of NB samples (NB known at compile time, so the
  * compiler vectorises the products of 8-bit activations). */
-#define NB 256
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) static void
 normal_block(const uint8_t *H, size_t ldh, unsigned nh, const int32_t *T, size_t ldt, unsigned no,
              size_t cnt, int64_t *G, int64_t *R)
@@ -149,6 +158,74 @@ normal_block(const uint8_t *H, size_t ldh, unsigned nh, const int32_t *T, size_t
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define ET_HAVE_NORMAL_BW 1
+
+/* normal_block on a full block with AVX-512BW's VPMADDWD: activations
+ * (0..255) and targets (int16: run.c clamps them to the outputs' range) as
+ * 16-bit lanes, two products summed exactly per 32-bit lane, so every sum is
+ * the same integer as normal_block's. W: room for (nh + no) * NB int16,
+ * 64-byte aligned. */
+__attribute__((target("avx512f,avx512bw"))) static void
+normal_block_bw(const uint8_t *H, size_t ldh, unsigned nh, const int32_t *T, size_t ldt,
+                unsigned no, int64_t *G, int64_t *R, int16_t *W)
+{
+    enum { V = NB / 32 };
+    unsigned p = nh + 1;
+    __m512i *w = (__m512i *)(void *)W, *t = w + (size_t)nh * V;
+    for (unsigned i = 0; i < nh; i++)
+        for (unsigned v = 0; v < V; v++)
+            w[i * V + v] = _mm512_cvtepu8_epi16(
+                _mm256_loadu_si256((const void *)(H + (size_t)i * ldh + 32 * v)));
+    for (unsigned k = 0; k < no; k++)
+        for (unsigned v = 0; v < V; v++) {
+            const int32_t *tk = T + (size_t)k * ldt + 32 * v;
+            __m256i a = _mm512_cvtepi32_epi16(_mm512_loadu_si512((const void *)tk));
+            __m256i b = _mm512_cvtepi32_epi16(_mm512_loadu_si512((const void *)(tk + 16)));
+            t[k * V + v] = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+        }
+    const __m512i one = _mm512_set1_epi16(1);
+    for (unsigned i = 0; i < nh; i++) {
+        const __m512i *hi = w + (size_t)i * V;
+        __m512i acc = _mm512_setzero_si512();
+        for (unsigned v = 0; v < V; v++)
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(hi[v], one));
+        G[i * p + nh] += _mm512_reduce_add_epi32(acc);
+        for (unsigned j = i; j < nh; j++) {
+            const __m512i *hj = w + (size_t)j * V;
+            acc = _mm512_setzero_si512();
+            for (unsigned v = 0; v < V; v++)
+                acc = _mm512_add_epi32(acc, _mm512_madd_epi16(hi[v], hj[v]));
+            G[i * p + j] += _mm512_reduce_add_epi32(acc);
+        }
+        for (unsigned k = 0; k < no; k++) {
+            const __m512i *tk = t + (size_t)k * V;
+            acc = _mm512_setzero_si512();
+            for (unsigned v = 0; v < V; v++)
+                acc = _mm512_add_epi32(acc, _mm512_madd_epi16(hi[v], tk[v]));
+            R[i * no + k] += _mm512_reduce_add_epi32(acc);
+        }
+    }
+    for (unsigned k = 0; k < no; k++) {
+        __m512i acc = _mm512_setzero_si512();
+        for (unsigned v = 0; v < V; v++)
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(t[k * V + v], one));
+        R[nh * no + k] += _mm512_reduce_add_epi32(acc);
+    }
+}
+
+static int have_bw(void)
+{
+    static int bw = -1;
+    if (bw < 0) {
+        __builtin_cpu_init();
+        bw = __builtin_cpu_supports("avx512bw") ? 1 : 0;
+    }
+    return bw && !et_batch_generic_only;
+}
+#endif
+
 /* The exact normal equations of the last layer: G = sum h h^T and R = sum h
  * t^T over the minibatch, h = (activations, 1). Integer sums are exact and
  * order-free; int32 partial sums over blocks of 256 samples cannot overflow
@@ -159,9 +236,16 @@ static void normal_sums(const et_fitness *f, ws *w, const et_data *d)
     size_t n = d->n, ld = f->ld;
     memset(w->G, 0, sizeof(int64_t) * p * p);
     memset(w->R, 0, sizeof(int64_t) * p * no);
-    for (size_t s0 = 0; s0 < n; s0 += NB)
-        normal_block(w->H + s0, ld, nh, d->T + s0, d->ld, no, n - s0 < NB ? n - s0 : NB, w->G,
-                     w->R);
+    for (size_t s0 = 0; s0 < n; s0 += NB) {
+        size_t cnt = n - s0 < NB ? n - s0 : NB;
+#ifdef ET_HAVE_NORMAL_BW
+        if (cnt == NB && have_bw()) {
+            normal_block_bw(w->H + s0, ld, nh, d->T + s0, d->ld, no, w->G, w->R, w->Wb);
+            continue;
+        }
+#endif
+        normal_block(w->H + s0, ld, nh, d->T + s0, d->ld, no, cnt, w->G, w->R);
+    }
     w->G[nh * p + nh] = (int64_t)n;
 }
 

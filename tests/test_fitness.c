@@ -1,4 +1,5 @@
-/* The fitness scores exactly the network it reports, whatever the thread:
+/* The fitness scores exactly the network it reports, whatever the thread
+ * and the vector path:
  * the loss of a candidate equals the loss of its decoded network (output
  * layer fitted by ridge) computed again by the plain forward pass. */
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 #include <gsl/gsl_randist.h>
 
+#include "batch.h"
 #include "et_rng.h"
 #include "evonet_check.h"
 #include "fitness.h"
@@ -64,6 +66,12 @@ static void test_scores_reported_net(void **state)
     et_fitness *f2 = et_fitness_alloc(g, w, 1e-3, 1024, 2);
     et_fitness_eval_all(f1, x, C, &fx.d, l1);
     et_fitness_eval_all(f2, x, C, &fx.d, l2);
+    assert_memory_equal(l1, l2, sizeof l1);
+    /* The portable paths (batched kernel and normal sums) give the same
+     * bits as the processor-specific ones. */
+    et_batch_generic_only = 1;
+    et_fitness_eval_all(f2, x, C, &fx.d, l2);
+    et_batch_generic_only = 0;
     assert_memory_equal(l1, l2, sizeof l1);
     et_net *net = et_net_alloc(sizes, 3);
     for (size_t c = 0; c < C; c++) {
