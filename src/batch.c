@@ -16,7 +16,10 @@ et_batch_ws *et_batch_ws_alloc(size_t max_width)
     ws->b = aligned_alloc(64, sizeof(int32_t) * T * max_width);
     /* Packed input pairs of the AVX-512BW path: (width + 1) / 2 rows. */
     ws->p = aligned_alloc(64, sizeof(int32_t) * T * (max_width / 2 + 1));
-    if (!ws->a || !ws->b || !ws->p) {
+    /* Its packed weight pairs: padded outputs times input pairs, per layer. */
+    ws->wp_layer = max_width * (max_width / 2 + 1);
+    ws->wp = malloc(sizeof(int32_t) * ws->wp_layer * EVONET_MAX_LAYERS);
+    if (!ws->a || !ws->b || !ws->p || !ws->wp) {
         et_error(NULL, 0, "out of memory (batch workspace)");
         exit(ET_EXIT_INPUT);
     }
@@ -30,6 +33,7 @@ void et_batch_ws_free(et_batch_ws *ws)
     free(ws->a);
     free(ws->b);
     free(ws->p);
+    free(ws->wp);
     free(ws);
 }
 
@@ -96,11 +100,11 @@ int et_batch_generic_only;
 /* The same layer with AVX-512BW's 16-bit multiply-add (VPMADDWD): two inputs
  * per instruction. Every value fits: inputs are int16 (layer 0) or 0..255,
  * weights -128..127, so each product pair sums exactly in int32, and the
- * accumulator is the same exact integer as the generic path's. */
-__attribute__((target("avx512f,avx512bw"))) static void layer_tile_bw(const evonet_layer *L,
-                                                                      const int32_t *restrict in,
-                                                                      int32_t *restrict out,
-                                                                      int last, __m512i *restrict P)
+ * accumulator is the same exact integer as the generic path's. wp: the
+ * layer's weights packed by pack_pairs. */
+__attribute__((target("avx512f,avx512bw"))) static void
+layer_tile_bw(const evonet_layer *L, const int32_t *restrict in, int32_t *restrict out, int last,
+              __m512i *restrict P, const int32_t *restrict wp)
 {
     enum { Q = T / 16 };
     unsigned no = L->n_out, ni = L->n_in, np = (ni + 1) / 2;
@@ -118,22 +122,25 @@ __attribute__((target("avx512f,avx512bw"))) static void layer_tile_bw(const evon
     const __m512i lo_clamp = _mm512_set1_epi32(last ? -32768 : 0);
     const __m512i hi_clamp = _mm512_set1_epi32(last ? 32767 : 255);
     for (unsigned o = 0; o < no; o += 4) {
+        /* Sixteen accumulators, all in registers (hence the unrolling). */
         __m512i acc[4][Q];
+#pragma GCC unroll 4
         for (unsigned k = 0; k < 4; k++)
+#pragma GCC unroll 4
             for (unsigned q = 0; q < Q; q++)
                 acc[k][q] = _mm512_set1_epi32(L->chan[o + k].bias);
+        const int32_t *wo = wp + (size_t)o * np;
         for (unsigned j = 0; j < np; j++) {
-            __m512i wp[4];
-            for (unsigned k = 0; k < 4; k++) {
-                int32_t w0 = weight(L, o + k, 2 * j);
-                int32_t w1 = 2 * j + 1 < ni ? weight(L, o + k, 2 * j + 1) : 0;
-                wp[k] =
-                    _mm512_set1_epi32((int32_t)(((uint32_t)w0 & 0xffffu) | ((uint32_t)w1 << 16)));
-            }
+            __m512i w[4];
+#pragma GCC unroll 4
+            for (unsigned k = 0; k < 4; k++)
+                w[k] = _mm512_set1_epi32(wo[k * np + j]);
+#pragma GCC unroll 4
             for (unsigned q = 0; q < Q; q++) {
                 __m512i x = P[j * Q + q];
+#pragma GCC unroll 4
                 for (unsigned k = 0; k < 4; k++)
-                    acc[k][q] = _mm512_add_epi32(acc[k][q], _mm512_madd_epi16(x, wp[k]));
+                    acc[k][q] = _mm512_add_epi32(acc[k][q], _mm512_madd_epi16(x, w[k]));
             }
         }
         for (unsigned k = 0; k < 4; k++) {
@@ -153,8 +160,7 @@ __attribute__((target("avx512f,avx512bw"))) static void layer_tile_bw(const evon
 }
 #endif
 
-/* The layer on the fastest path this processor has. */
-static void layer(const evonet_layer *L, const int32_t *in, int32_t *out, int last, et_batch_ws *ws)
+static int use_bw(void)
 {
 #ifdef ET_HAVE_AVX512BW_PATH
     static int bw = -1;
@@ -162,12 +168,47 @@ static void layer(const evonet_layer *L, const int32_t *in, int32_t *out, int la
         __builtin_cpu_init();
         bw = __builtin_cpu_supports("avx512bw") ? 1 : 0;
     }
-    if (bw && !et_batch_generic_only) {
-        layer_tile_bw(L, in, out, last, (__m512i *)ws->p);
+    return bw && !et_batch_generic_only;
+#else
+    return 0;
+#endif
+}
+
+/* Weights of input pairs (2j, 2j + 1) as one int32 (low half, high half) per
+ * output and pair, wp[o * np + j], for every output of the padded layer:
+ * done once per batch call rather than once per tile. */
+static void pack_pairs(const evonet_layer *L, int32_t *wp)
+{
+    unsigned ni = L->n_in, np = (ni + 1) / 2, po = EVONET_PAD(L->n_out);
+    for (unsigned o = 0; o < po; o++)
+        for (unsigned j = 0; j < np; j++) {
+            int32_t w0 = weight(L, o, 2 * j);
+            int32_t w1 = 2 * j + 1 < ni ? weight(L, o, 2 * j + 1) : 0;
+            wp[(size_t)o * np + j] = (int32_t)(((uint32_t)w0 & 0xffffu) | ((uint32_t)w1 << 16));
+        }
+}
+
+/* Packs layers [0, nl) of L for the vector path (when it is taken). */
+static void prepare(const evonet_layer *L, unsigned nl, et_batch_ws *ws)
+{
+    if (!use_bw())
+        return;
+    for (unsigned l = 0; l < nl; l++)
+        pack_pairs(&L[l], ws->wp + (size_t)l * ws->wp_layer);
+}
+
+/* Layer l (of those prepared) on the fastest path this processor has. */
+static void layer(const evonet_layer *L, unsigned l, const int32_t *in, int32_t *out, int last,
+                  et_batch_ws *ws)
+{
+#ifdef ET_HAVE_AVX512BW_PATH
+    if (use_bw()) {
+        layer_tile_bw(L, in, out, last, (__m512i *)ws->p, ws->wp + (size_t)l * ws->wp_layer);
         return;
     }
 #else
     (void)ws;
+    (void)l;
 #endif
     layer_tile(L, in, out, last);
 }
@@ -247,7 +288,7 @@ static const int32_t *run_layers(const evonet *net, unsigned nl, int last_is_out
     int32_t *cur = ws->a, *nxt = ws->b;
     load_tile_s16(X, ld, s0, cnt, net->layers[0].n_in, cur);
     for (unsigned l = 0; l < nl; l++) {
-        layer(&net->layers[l], cur, nxt, last_is_output && l + 1 == nl, ws);
+        layer(&net->layers[l], l, cur, nxt, last_is_output && l + 1 == nl, ws);
         int32_t *t = cur;
         cur = nxt;
         nxt = t;
@@ -260,6 +301,7 @@ void et_batch_hidden(const evonet *net, const int16_t *X, size_t ld, size_t n, u
 {
     unsigned nl = net->n_layers - 1u;
     unsigned nh = net->layers[nl - 1].n_out;
+    prepare(net->layers, nl, ws);
     for (size_t s0 = 0; s0 < n; s0 += T) {
         size_t cnt = n - s0 < T ? n - s0 : T;
         store_tile_u8(run_layers(net, nl, 0, X, ld, s0, cnt, ws), nh, cnt, H, ldh, s0);
@@ -269,10 +311,11 @@ void et_batch_hidden(const evonet *net, const int16_t *X, size_t ld, size_t n, u
 void et_batch_last(const evonet_layer *L, const uint8_t *H, size_t ld, size_t n, int16_t *Y,
                    size_t ldy, et_batch_ws *ws)
 {
+    prepare(L, 1, ws);
     for (size_t s0 = 0; s0 < n; s0 += T) {
         size_t cnt = n - s0 < T ? n - s0 : T;
         load_tile_u8(H, ld, s0, cnt, L->n_in, ws->a);
-        layer(L, ws->a, ws->b, 1, ws);
+        layer(L, 0, ws->a, ws->b, 1, ws);
         store_tile_s16(ws->b, L->n_out, cnt, Y, ldy, s0);
     }
 }
@@ -282,6 +325,7 @@ void et_batch_forward(const evonet *net, const int16_t *X, size_t ld, size_t n, 
 {
     unsigned nl = net->n_layers;
     unsigned no = net->layers[nl - 1].n_out;
+    prepare(net->layers, nl, ws);
     for (size_t s0 = 0; s0 < n; s0 += T) {
         size_t cnt = n - s0 < T ? n - s0 : T;
         store_tile_s16(run_layers(net, nl, 1, X, ld, s0, cnt, ws), no, cnt, Y, ldy, s0);

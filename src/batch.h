@@ -23,7 +23,8 @@
 typedef struct et_batch_ws {
     int32_t *a, *b;
     void *p;
-    size_t width;
+    int32_t *wp; /* packed weight pairs, wp_layer per layer */
+    size_t width, wp_layer;
 } et_batch_ws;
 
 /* Nonzero: never take a processor-specific path (the tests run both). */
