@@ -214,6 +214,7 @@ typedef struct trainer {
     et_samples pool, valid;
     int16_t *Xmb;
     int32_t *Tmb;
+    size_t *mb_idx;
     double *X, *loss, *x0;
     et_net *best, *cur;
     double *best_x;
@@ -233,6 +234,7 @@ static void trainer_free(trainer *t)
     et_samples_free(&t->valid);
     free(t->Xmb);
     free(t->Tmb);
+    free(t->mb_idx);
     free(t->X);
     free(t->loss);
     free(t->x0);
@@ -376,14 +378,23 @@ static et_data draw_minibatch(trainer *t, uint64_t gen)
     size_t B = (size_t)t->cfg.minibatch, P = t->pool.n, ni = t->pool.n_in;
     gsl_rng *r = et_rng_alloc();
     et_rng_key(r, t->cfg.seed, ET_STREAM_TRAIN, gen);
-    for (size_t s = 0; s < B; s++) {
-        size_t k = (size_t)gsl_rng_uniform_int(r, P);
-        for (size_t i = 0; i < ni; i++)
-            t->Xmb[i * B + s] = t->pool.X[i * P + k];
-        for (size_t o = 0; o < SIM_POSE_DIM; o++)
-            t->Tmb[o * B + s] = t->pool.T[o * P + k];
-    }
+    for (size_t s = 0; s < B; s++)
+        t->mb_idx[s] = (size_t)gsl_rng_uniform_int(r, P);
     gsl_rng_free(r);
+    /* Row by row, in parallel: the gather is the largest serial step of a
+     * generation once the scoring is split across threads. */
+#pragma omp parallel for schedule(static) num_threads(t->threads)
+    for (size_t i = 0; i < ni + SIM_POSE_DIM; i++) {
+        if (i < ni) {
+            const int16_t *x = t->pool.X + i * P;
+            for (size_t s = 0; s < B; s++)
+                t->Xmb[i * B + s] = x[t->mb_idx[s]];
+        } else {
+            const int32_t *y = t->pool.T + (i - ni) * P;
+            for (size_t s = 0; s < B; s++)
+                t->Tmb[(i - ni) * B + s] = y[t->mb_idx[s]];
+        }
+    }
     return (et_data){t->Xmb, t->Tmb, B, B};
 }
 
@@ -618,6 +629,7 @@ static int setup_search(trainer *t, const train_opts *o)
     t->fit = et_fitness_alloc(t->g, t->out_weight, t->cfg.ridge_alpha, maxb, t->threads);
     t->Xmb = et_malloc(sizeof(int16_t) * (size_t)t->cfg.minibatch * t->pool.n_in);
     t->Tmb = et_malloc(sizeof(int32_t) * (size_t)t->cfg.minibatch * SIM_POSE_DIM);
+    t->mb_idx = et_malloc(sizeof(size_t) * (size_t)t->cfg.minibatch);
     t->best = et_net_alloc(t->sizes, t->nl);
     t->cur = et_net_alloc(t->sizes, t->nl);
     t->best_x = et_calloc(dim, sizeof(double));
