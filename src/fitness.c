@@ -1,8 +1,6 @@
 /* fitness: genome -> integer network -> loss on a minibatch, in physical units. */
 #include "fitness.h"
 
-#include <gsl/gsl_errno.h>
-#include <gsl/gsl_linalg.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +23,9 @@ void openblas_set_num_threads(int num_threads);
 typedef struct ws {
     et_net *net;
     et_batch_ws *bws;
-    uint8_t *H;    /* last hidden activations [nh][ld] */
-    int16_t *Y;    /* outputs [n_out][ld] */
-    gsl_matrix *A; /* normal matrix (nh + 1)^2 */
-    gsl_vector *rhs, *sol;
+    uint8_t *H;     /* last hidden activations [nh][ld] */
+    int16_t *Y;     /* outputs [n_out][ld] */
+    double *A;      /* normal matrix (nh + 1)^2, then its Cholesky factor */
     int64_t *G, *R; /* exact integer sums for the normal equations */
     int16_t *Wb;    /* a block of activations and targets as int16 */
 } ws;
@@ -50,7 +47,6 @@ struct et_fitness {
 et_fitness *et_fitness_alloc(const et_genome *g, const double *out_weight, double ridge_alpha,
                              size_t max_batch, int threads)
 {
-    gsl_set_error_handler_off(); /* a singular fit is handled, never an abort */
     /* The ridge solves call BLAS from every OpenMP thread at once: a BLAS
      * that starts threads of its own then oversubscribes the cores (two
      * threads ran slower than one). */
@@ -78,9 +74,7 @@ et_fitness *et_fitness_alloc(const et_genome *g, const double *out_weight, doubl
         w->bws = et_batch_ws_alloc(EVONET_PAD(widest));
         w->H = et_malloc((size_t)f->nh * f->ld);
         w->Y = et_malloc(sizeof(int16_t) * f->n_out * f->ld);
-        w->A = gsl_matrix_alloc(p, p);
-        w->rhs = gsl_vector_alloc(p);
-        w->sol = gsl_vector_alloc(p);
+        w->A = et_malloc(sizeof(double) * p * p);
         w->G = et_malloc(sizeof(int64_t) * p * p);
         w->R = et_malloc(sizeof(int64_t) * p * f->n_out);
         w->Wb = aligned_alloc(64, sizeof(int16_t) * NB * (f->nh + f->n_out));
@@ -102,9 +96,7 @@ void et_fitness_free(et_fitness *f)
         et_batch_ws_free(w->bws);
         free(w->H);
         free(w->Y);
-        gsl_matrix_free(w->A);
-        gsl_vector_free(w->rhs);
-        gsl_vector_free(w->sol);
+        free(w->A);
         free(w->G);
         free(w->R);
         free(w->Wb);
@@ -249,6 +241,49 @@ static void normal_sums(const et_fitness *f, ws *w, const et_data *d)
     w->G[nh * p + nh] = (int64_t)n;
 }
 
+/* The ridge system is (nh + 1)^2, 17 x 17 for the pose network, solved
+ * once per candidate. By hand rather than through GSL: GSL's Cholesky goes
+ * through the linked CBLAS, and OpenBLAS's level-2 routines take a global
+ * lock for their buffers, which cost 8% of a 2-thread run in contention.
+ * A: row-major, lower triangle used and overwritten by L (A = L L^T).
+ * Returns -1 if A is not positive definite. */
+static int cholesky(double *A, unsigned p)
+{
+    for (unsigned j = 0; j < p; j++) {
+        double dj = A[j * p + j];
+        for (unsigned k = 0; k < j; k++)
+            dj -= A[j * p + k] * A[j * p + k];
+        if (!(dj > 0))
+            return -1;
+        dj = sqrt(dj);
+        A[j * p + j] = dj;
+        for (unsigned i = j + 1; i < p; i++) {
+            double v = A[i * p + j];
+            for (unsigned k = 0; k < j; k++)
+                v -= A[i * p + k] * A[j * p + k];
+            A[i * p + j] = v / dj;
+        }
+    }
+    return 0;
+}
+
+/* b <- (L L^T)^-1 b for the factor of cholesky(). */
+static void cholesky_solve(const double *L, unsigned p, double *b)
+{
+    for (unsigned i = 0; i < p; i++) {
+        double v = b[i];
+        for (unsigned k = 0; k < i; k++)
+            v -= L[i * p + k] * b[k];
+        b[i] = v / L[i * p + i];
+    }
+    for (unsigned i = p; i-- > 0;) {
+        double v = b[i];
+        for (unsigned k = i + 1; k < p; k++)
+            v -= L[k * p + i] * b[k];
+        b[i] = v / L[i * p + i];
+    }
+}
+
 /* Fits and quantizes the last layer of w->net from w->H on d. */
 static void fit_output(const et_fitness *f, ws *w, const et_data *d)
 {
@@ -260,26 +295,21 @@ static void fit_output(const et_fitness *f, ws *w, const et_data *d)
     /* Ridge on the weights only, never the intercept; a dead unit (all-zero
      * column) makes the plain normal matrix singular, the ridge does not. */
     double lam = f->alpha * (tr / nh) + 1e-9;
-    int ok = 1;
+    double *A = w->A;
     for (unsigned i = 0; i < p; i++)
-        for (unsigned j = i; j < p; j++) {
-            double v = (double)w->G[i * p + j] + (i == j && i < nh ? lam : 0);
-            gsl_matrix_set(w->A, i, j, v);
-            gsl_matrix_set(w->A, j, i, v);
-        }
-    if (gsl_linalg_cholesky_decomp1(w->A) != GSL_SUCCESS)
-        ok = 0;
+        for (unsigned j = 0; j <= i; j++)
+            A[i * p + j] = (double)w->G[j * p + i] + (i == j && i < nh ? lam : 0);
+    int ok = cholesky(A, p) == 0;
     for (unsigned k = 0; k < no; k++) {
         double beta[MAXH];
         if (ok) {
             for (unsigned i = 0; i < p; i++)
-                gsl_vector_set(w->rhs, i, (double)w->R[i * no + k]);
-            if (gsl_linalg_cholesky_solve(w->A, w->rhs, w->sol) != GSL_SUCCESS)
-                ok = 0;
+                beta[i] = (double)w->R[i * no + k];
+            cholesky_solve(A, p, beta);
+        } else {
+            for (unsigned i = 0; i < p; i++)
+                beta[i] = i == nh ? (double)w->R[nh * no + k] / (double)d->n : 0;
         }
-        for (unsigned i = 0; i < p; i++)
-            beta[i] =
-                ok ? gsl_vector_get(w->sol, i) : (i == nh ? (double)w->R[nh * no + k] / d->n : 0);
         /* Per-output scale: the largest weight becomes +-127. */
         double amax = 0;
         for (unsigned i = 0; i < nh; i++)
