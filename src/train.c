@@ -9,6 +9,7 @@
  * when the run stops (time_limit_s) and what is printed, so a run resumed
  * from any checkpoint ends with the same bits as one never interrupted. */
 #include <errno.h>
+#include <glob.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -140,8 +141,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
 /* The keys a resumed run may change: its budget and its thread count. */
 static int is_budget_key(const char *key)
 {
-    static const char *const keys[] = {"time_limit_s", "max_generations", "max_evals",
-                                       "threads"};
+    static const char *const keys[] = {"time_limit_s", "max_generations", "max_evals", "threads"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(key, keys[i]))
             return 1;
@@ -168,8 +168,9 @@ static int compare_configs(const char *a, const char *b, const char *bpath)
     int rc = 0;
     while (la || lb) {
         if (!la || !lb) {
-            et_error(bpath, 0, "the configuration differs from the run's (a section or key "
-                               "was added or removed): refusing to resume");
+            et_error(bpath, 0,
+                     "the configuration differs from the run's (a section or key "
+                     "was added or removed): refusing to resume");
             rc = -1;
             break;
         }
@@ -180,8 +181,9 @@ static int compare_configs(const char *a, const char *b, const char *bpath)
             size_t k = strcspn(la, " =");
             snprintf(key, sizeof key, "%.*s", (int)k, la);
             if (!is_budget_key(key)) {
-                et_error(bpath, 0, "%s %s differs from the run's configuration: refusing to "
-                                   "resume (only the budget and threads may change)",
+                et_error(bpath, 0,
+                         "%s %s differs from the run's configuration: refusing to "
+                         "resume (only the budget and threads may change)",
                          section, la[0] == '[' ? "section" : key);
                 rc = -1;
                 break;
@@ -221,6 +223,7 @@ typedef struct trainer {
     et_train_state st;
     FILE *log;
     int threads;
+    int resume; /* continuing from a checkpoint (not only --resume given) */
     double out_weight[SIM_POSE_DIM];
     double t_start, elapsed0;
 } trainer;
@@ -344,8 +347,7 @@ static int load_checkpoint(trainer *t)
     et_net *b = p ? et_net_read(p, len, err, sizeof err) : NULL;
     /* Validated as export does: a run must not continue from a network the
      * kernel cannot run exactly (the CRC only says the bytes are ours). */
-    if (!b || b->n_layers != t->nl ||
-        memcmp(b->sizes, t->sizes, sizeof(unsigned) * (t->nl + 1)) ||
+    if (!b || b->n_layers != t->nl || memcmp(b->sizes, t->sizes, sizeof(unsigned) * (t->nl + 1)) ||
         evonet_validate(&b->net, err, sizeof err) != 0) {
         et_error(t->ckpt_path, 0, "checkpoint: bad best network");
         et_net_free(b);
@@ -430,13 +432,37 @@ static void validate(trainer *t, const double *x, et_errors *e)
 static void log_row(trainer *t, double best, double median, const et_errors *e)
 {
     double el = t->elapsed0 + (now_s() - t->t_start);
-    fprintf(t->log,
-            "%llu,%llu,%.2f,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n",
-            (unsigned long long)t->st.generation, (unsigned long long)t->st.evals, el, best,
-            median, et_opt_sigma(t->opt), et_opt_step_median(t->opt), e->loss, e->trans_rmse,
-            e->rmse[0], e->rmse[1], e->rmse[2], e->rmse[3], e->rmse[4], e->rmse[5]);
+    fprintf(t->log, "%llu,%llu,%.2f,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n",
+            (unsigned long long)t->st.generation, (unsigned long long)t->st.evals, el, best, median,
+            et_opt_sigma(t->opt), et_opt_step_median(t->opt), e->loss, e->trans_rmse, e->rmse[0],
+            e->rmse[1], e->rmse[2], e->rmse[3], e->rmse[4], e->rmse[5]);
     fflush(t->log);
     t->st.log_bytes = (uint64_t)ftell(t->log);
+}
+
+/* 1 (reported) if a write to log.csv failed, say on a full disk. */
+static int log_failed(trainer *t)
+{
+    if (!ferror(t->log))
+        return 0;
+    et_error(t->log_path, 0, "cannot write: %s", strerror(errno));
+    return 1;
+}
+
+/* A kill -9 during an atomic write leaves its temporary file behind. */
+static void remove_stale_temps(const char *dir)
+{
+    static const char *const pat[] = {"checkpoint.bin.tmp.*", "config.ini.tmp.*"};
+    for (size_t k = 0; k < sizeof pat / sizeof pat[0]; k++) {
+        char *p = et_path(dir, pat[k]);
+        glob_t gl;
+        if (glob(p, 0, NULL, &gl) == 0) {
+            for (size_t i = 0; i < gl.gl_pathc; i++)
+                unlink(gl.gl_pathv[i]);
+            globfree(&gl);
+        }
+        free(p);
+    }
 }
 
 static const char log_header[] =
@@ -498,8 +524,8 @@ static int check_search(trainer *t)
     unsigned sizes[EVONET_MAX_LAYERS + 1];
     unsigned nl = et_net_sizes(&t->cfg, sizes);
     char err[256];
-    et_genome *g = et_genome_alloc(sizes, nl, t->cfg.ridge_output, t->cfg.scale_search, err,
-                                   sizeof err);
+    et_genome *g =
+        et_genome_alloc(sizes, nl, t->cfg.ridge_output, t->cfg.scale_search, err, sizeof err);
     if (!g) {
         et_error(t->cfg.path, 0, "[network] %s", err);
         return -1;
@@ -509,12 +535,13 @@ static int check_search(trainer *t)
     et_opt *opt = et_opt_alloc(t->cfg.algo, g->dim, &p);
     int rc = 0;
     if (!opt) {
-        et_error(t->cfg.path, 0, "[train] algo = %s: cannot start it (algorithms: %s)",
-                 t->cfg.algo, et_opt_algorithms());
+        et_error(t->cfg.path, 0, "[train] algo = %s: cannot start it (algorithms: %s)", t->cfg.algo,
+                 et_opt_algorithms());
         rc = -1;
     } else if ((size_t)et_dist_size() > et_opt_lambda(opt)) {
-        et_error(NULL, 0, "%d MPI ranks but only %zu candidates per generation: use at most "
-                          "%zu ranks or a larger [train] lambda",
+        et_error(NULL, 0,
+                 "%d MPI ranks but only %zu candidates per generation: use at most "
+                 "%zu ranks or a larger [train] lambda",
                  et_dist_size(), et_opt_lambda(opt), et_opt_lambda(opt));
         rc = -1;
     }
@@ -563,6 +590,15 @@ static int setup_config(trainer *t, const train_opts *o)
     t->cfg_text = dump_string(&t->cfg);
     t->ckpt_path = et_path(t->dir, "checkpoint.bin");
     t->log_path = et_path(t->dir, "log.csv");
+    t->resume = o->resume != NULL;
+    if (t->resume && access(t->ckpt_path, F_OK) != 0 && errno == ENOENT) {
+        /* Stopped before its first checkpoint (while simulating the pool):
+         * nothing was done that a fresh start would not redo identically. */
+        if (et_dist_rank() == 0)
+            et_info("evotrain: %s has no checkpoint yet: starting the run from its beginning\n",
+                    t->dir);
+        t->resume = 0;
+    }
     return check_search(t);
 }
 
@@ -574,8 +610,9 @@ static int setup_dir(trainer *t, const train_opts *o)
     struct stat sb;
     if (stat(t->dir, &sb) == 0) {
         if (!o->force) {
-            et_error(t->dir, 0, "run directory exists (use --force to overwrite it, or "
-                                "--resume %s to continue it)",
+            et_error(t->dir, 0,
+                     "run directory exists (use --force to overwrite it, or "
+                     "--resume %s to continue it)",
                      t->dir);
             return -1;
         }
@@ -596,7 +633,7 @@ static int setup_dir(trainer *t, const train_opts *o)
 
 /* Phase 3, every rank: network, data, start point, optimizer. Each rank
  * simulates its share of the pool; the shares are then exchanged. */
-static int setup_search(trainer *t, const train_opts *o)
+static int setup_search(trainer *t)
 {
     t->threads = t->cfg.threads;
 #ifdef _OPENMP
@@ -608,8 +645,8 @@ static int setup_search(trainer *t, const train_opts *o)
 #endif
     t->nl = et_net_sizes(&t->cfg, t->sizes);
     char err[256];
-    t->g = et_genome_alloc(t->sizes, t->nl, t->cfg.ridge_output, t->cfg.scale_search, err,
-                           sizeof err);
+    t->g =
+        et_genome_alloc(t->sizes, t->nl, t->cfg.ridge_output, t->cfg.scale_search, err, sizeof err);
     if (!t->g)
         return -1; /* check_search tried the same */
     t->g->per_layer = !t->cfg.per_channel;
@@ -635,7 +672,7 @@ static int setup_search(trainer *t, const train_opts *o)
     t->best_x = et_calloc(dim, sizeof(double));
     t->x0 = et_calloc(dim, sizeof(double));
     et_data cal = et_samples_data(&t->pool);
-    if (o->resume) {
+    if (t->resume) {
         /* The start point and calibration come back with the checkpoint;
          * the warm-start file may be long gone. */
     } else if (strcmp(t->cfg.init, "none")) {
@@ -672,11 +709,13 @@ static int setup_search(trainer *t, const train_opts *o)
 
 /* Phase 4: the state to continue from (every rank reads the checkpoint),
  * and rank 0's log. */
-static int setup_state(trainer *t, const train_opts *o)
+static int setup_state(trainer *t)
 {
     int root = et_dist_rank() == 0;
     t->t_start = now_s();
-    if (o->resume) {
+    if (root)
+        remove_stale_temps(t->dir);
+    if (t->resume) {
         if (load_checkpoint(t) != 0)
             return -1;
         if (root) {
@@ -701,6 +740,10 @@ static int setup_state(trainer *t, const train_opts *o)
         return -1;
     }
     t->elapsed0 = t->st.elapsed_s;
+    /* A fresh run is resumable from its first generation on, whatever
+     * stops it. */
+    if (root && !t->resume && (log_failed(t) || save_checkpoint(t) != 0))
+        return -1;
     return 0;
 }
 
@@ -780,6 +823,8 @@ static int train_loop(trainer *t)
             et_errors e;
             validate(t, et_opt_mean(t->opt), &e);
             log_row(t, sorted[0], sorted[lambda / 2], &e);
+            if (log_failed(t))
+                flags |= STOP_ERROR;
         }
         if (t->st.generation % (uint64_t)t->cfg.checkpoint_every == 0 && save_checkpoint(t) != 0)
             flags |= STOP_ERROR;
@@ -834,9 +879,9 @@ int cmd_train(int argc, char **argv)
         goto out;
     if (any_failed(root && setup_dir(t, &o) != 0, "preparing the run directory"))
         goto out;
-    if (any_failed(setup_search(t, &o) != 0, "setting up the search"))
+    if (any_failed(setup_search(t) != 0, "setting up the search"))
         goto out;
-    if (any_failed(setup_state(t, &o) != 0, "loading the state"))
+    if (any_failed(setup_state(t) != 0, "loading the state"))
         goto out;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

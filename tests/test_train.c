@@ -22,8 +22,6 @@
 static char tmp[256];
 static const char *bin;
 
-
-
 /* The exported header holds every bit of the best network. */
 static char *header_of(const char *dir)
 {
@@ -53,12 +51,10 @@ static int teardown(void **state)
 static void test_threads_identical(void **state)
 {
     (void)state;
-    assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name t1 --threads 1 -q", bin,
-                         tmp),
-                     0);
-    assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name t2 --threads 2 -q", bin,
-                         tmp),
-                     0);
+    assert_int_equal(
+        run("%s --config tests/data/tiny.ini --out %s --name t1 --threads 1 -q", bin, tmp), 0);
+    assert_int_equal(
+        run("%s --config tests/data/tiny.ini --out %s --name t2 --threads 2 -q", bin, tmp), 0);
     char d1[300], d2[300];
     snprintf(d1, sizeof d1, "%s/t1", tmp);
     snprintf(d2, sizeof d2, "%s/t2", tmp);
@@ -74,8 +70,7 @@ static void test_threads_identical(void **state)
 static void test_resume_by_budget_identical(void **state)
 {
     (void)state;
-    assert_int_equal(
-        run("%s --config tests/data/tiny.ini --out %s --name full -q", bin, tmp), 0);
+    assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name full -q", bin, tmp), 0);
     /* Stop at generation 23 (between checkpoints), then resume to the end. */
     assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name part "
                          "--max-generations 23 -q",
@@ -150,15 +145,36 @@ static void test_kill9_resume_identical(void **state)
     free(h1);
 }
 
+/* A run stopped before its first checkpoint (the directory holds only its
+ * config.ini) resumes by starting over, to the same bits; a kill -9 inside
+ * a checkpoint write leaves a temporary file, which the resume removes. */
+static void test_resume_before_first_checkpoint(void **state)
+{
+    (void)state;
+    assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name early0 -q", bin, tmp), 0);
+    assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name early -q", bin, tmp), 0);
+    assert_int_equal(run("rm %s/early/checkpoint.bin %s/early/log.csv", tmp, tmp), 0);
+    assert_int_equal(run("echo junk > %s/early/checkpoint.bin.tmp.AbC123", tmp), 0);
+    assert_int_equal(run("%s --resume %s/early -q", bin, tmp), 0);
+    assert_int_equal(run("test -e %s/early/checkpoint.bin.tmp.AbC123", tmp), 1);
+    char d1[300], d2[300];
+    snprintf(d1, sizeof d1, "%s/early0", tmp);
+    snprintf(d2, sizeof d2, "%s/early", tmp);
+    char *h1 = header_of(d1), *h2 = header_of(d2);
+    assert_non_null(h1);
+    assert_non_null(h2);
+    assert_string_equal(strstr(h1, "#ifndef"), strstr(h2, "#ifndef"));
+    free(h1);
+    free(h2);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
-    assert_int_equal(
-        run("%s --config tests/data/tiny.ini --out %s --name once -q", bin, tmp), 0);
+    assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name once -q", bin, tmp), 0);
     /* An existing run is never overwritten without --force. */
-    assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name once -q 2>/dev/null",
-                         bin, tmp),
-                     1);
+    assert_int_equal(
+        run("%s --config tests/data/tiny.ini --out %s --name once -q 2>/dev/null", bin, tmp), 1);
     /* A changed network is refused on resume, naming the key. */
     char cfg[300];
     snprintf(cfg, sizeof cfg, "%s/changed.ini", tmp);
@@ -191,8 +207,8 @@ static void test_export_compiles_and_selftests(void **state)
     snprintf(dir, sizeof dir, "%s/full", tmp);
     struct stat sb;
     if (stat(dir, &sb) != 0)
-        assert_int_equal(
-            run("%s --config tests/data/tiny.ini --out %s --name full -q", bin, tmp), 0);
+        assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name full -q", bin, tmp),
+                         0);
     assert_int_equal(run("%s export %s -o %s/tiny_net.h --name tiny_net -q", bin, dir, tmp), 0);
     FILE *f;
     char src[320];
@@ -217,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_resume_by_budget_identical),
         cmocka_unit_test(test_kill9_resume_identical),
+        cmocka_unit_test(test_resume_before_first_checkpoint),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_export_compiles_and_selftests),
     };
