@@ -52,8 +52,7 @@ static inline double et_rng_get_double_(void *vs)
 }
 
 __attribute__((unused)) static const gsl_rng_type et_rng_ctr_type = {
-    "et_ctr", 0xffffffffUL, 0, sizeof(et_rng_state), et_rng_set_, et_rng_get_,
-    et_rng_get_double_};
+    "et_ctr", 0xffffffffUL, 0, sizeof(et_rng_state), et_rng_set_, et_rng_get_, et_rng_get_double_};
 
 /* A new stream; free it with gsl_rng_free. NULL only when out of memory. */
 static inline gsl_rng *et_rng_alloc(void)
@@ -76,11 +75,11 @@ static inline void et_rng_key(gsl_rng *r, uint64_t seed, uint64_t stream, uint64
 
 /* Named stream families, so no two users of one seed collide. */
 enum {
-    ET_STREAM_POSE = 1,    /* sim: pose of sample i */
-    ET_STREAM_NOISE = 2,   /* sim: sensor noise of sample i */
-    ET_STREAM_OPT = 3,     /* optimizer: sampling, keyed by generation */
-    ET_STREAM_TRAIN = 4,   /* trainer: minibatch choice, keyed by generation */
-    ET_STREAM_VALID = 5,   /* trainer: validation set */
+    ET_STREAM_POSE = 1,     /* sim: pose of sample i */
+    ET_STREAM_NOISE = 2,    /* sim: sensor noise of sample i */
+    ET_STREAM_OPT = 3,      /* optimizer: sampling, keyed by generation */
+    ET_STREAM_TRAIN = 4,    /* trainer: minibatch choice, keyed by generation */
+    ET_STREAM_VALID = 5,    /* trainer: validation set */
     ET_STREAM_OPTBENCH = 6, /* optbench: start points, keyed by run */
     ET_STREAM_INIT = 7      /* trainer: the start point of the search */
 };

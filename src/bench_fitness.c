@@ -44,7 +44,8 @@ void bench_fitness(void)
     et_samples s;
     et_samples_sim(&s, &cfg, 0, B, 0);
     et_data d = et_samples_data(&s);
-    double *x = et_malloc(sizeof(double) * lambda * dim), *loss = et_malloc(sizeof(double) * lambda);
+    double *x = et_malloc(sizeof(double) * lambda * dim),
+           *loss = et_malloc(sizeof(double) * lambda);
     et_genome_init(g, 1, 40, x);
     et_fitness_calibrate(g, x, &d);
     for (size_t c = 1; c < lambda; c++)

@@ -111,9 +111,10 @@ int et_ckpt_load(et_ckpt *c, const char *path)
         goto bad;
     }
     if (c->len < 20 || memcmp(c->buf, magic, 8) != 0) {
-        et_error(path, 0, c->len < 20 && c->len >= 8 && !memcmp(c->buf, magic, 8)
-                              ? "checkpoint is truncated"
-                              : "not an evotrain checkpoint");
+        et_error(path, 0,
+                 c->len < 20 && c->len >= 8 && !memcmp(c->buf, magic, 8)
+                     ? "checkpoint is truncated"
+                     : "not an evotrain checkpoint");
         goto bad;
     }
     uint32_t version = (uint32_t)get_le(c->buf + 8, 4);
@@ -144,8 +145,9 @@ int et_ckpt_load(et_ckpt *c, const char *path)
         pos += 12 + len;
     }
     if (pos + 4 != c->len) {
-        et_error(path, 0, pos + 4 > c->len ? "checkpoint is truncated"
-                                           : "checkpoint has trailing bytes (corrupted)");
+        et_error(path, 0,
+                 pos + 4 > c->len ? "checkpoint is truncated"
+                                  : "checkpoint has trailing bytes (corrupted)");
         goto bad;
     }
     uLong crc = crc32(crc32(0L, Z_NULL, 0), c->buf, (uInt)pos);

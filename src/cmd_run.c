@@ -15,9 +15,9 @@
 
 #define N_SELFTEST 8
 
-static const char *const out_names[SIM_POSE_DIM] = {
-    "x (0.01 mm)", "y (0.01 mm)", "z (0.01 mm)", "roll (0.01 deg)", "pitch (0.01 deg)",
-    "yaw (0.01 deg)"};
+static const char *const out_names[SIM_POSE_DIM] = {"x (0.01 mm)",      "y (0.01 mm)",
+                                                    "z (0.01 mm)",      "roll (0.01 deg)",
+                                                    "pitch (0.01 deg)", "yaw (0.01 deg)"};
 
 static volatile sig_atomic_t export_signal;
 

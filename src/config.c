@@ -32,8 +32,7 @@ typedef struct {
 
 #define F(m) offsetof(et_config, m)
 static const key_spec schema[] = {
-    {"run", "name", T_STRING, F(name), "pose", 0, 0, NULL,
-     "run name: outputs go to out/<name>/"},
+    {"run", "name", T_STRING, F(name), "pose", 0, 0, NULL, "run name: outputs go to out/<name>/"},
     {"run", "seed", T_U64, F(seed), "1", 0, 0, NULL, "seed of every random stream"},
     {"run", "threads", T_INT, F(threads), "0", 0, 256, NULL, "OpenMP threads (0: all cores)"},
     {"network", "hidden", T_INTLIST, F(hidden), "16 16", 1, 255, NULL,
@@ -82,8 +81,7 @@ static const key_spec schema[] = {
      "wall-clock budget in seconds (0: none); not used for determinism"},
     {"train", "max_generations", T_LONG, F(max_generations), "0", 0, 1e12, NULL,
      "generation budget (0: none)"},
-    {"train", "max_evals", T_LONG, F(max_evals), "0", 0, 1e15, NULL,
-     "evaluation budget (0: none)"},
+    {"train", "max_evals", T_LONG, F(max_evals), "0", 0, 1e15, NULL, "evaluation budget (0: none)"},
     {"train", "checkpoint_every", T_INT, F(checkpoint_every), "1000", 1, 1000000, NULL,
      "generations between checkpoints"},
     {"train", "valid_every", T_INT, F(valid_every), "10", 1, 1000000, NULL,
@@ -212,12 +210,12 @@ static int set_value(et_config *cfg, const key_spec *k, const char *v, char *err
 typedef struct {
     et_config *cfg;
     FILE *fp;
-    long line;       /* line being parsed, counted by our reader */
-    long err_line;   /* first error */
+    long line;     /* line being parsed, counted by our reader */
+    long err_line; /* first error */
     char err[320];
-    char *seen;      /* "\nsection\tkey" of every key so far, for duplicates */
+    char *seen; /* "\nsection\tkey" of every key so far, for duplicates */
     size_t seen_len;
-    int bad_text;    /* reader found a NUL byte or an overlong line */
+    int bad_text; /* reader found a NUL byte or an overlong line */
     char *buf;
     size_t cap;
 } parse_ctx;

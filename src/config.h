@@ -24,7 +24,7 @@ typedef struct et_config {
     int n_hidden_layers;
     int hidden[ET_MAX_LAYERS];
     int weight_bits;
-    int per_channel; /* 1: requantization per output channel, 0: per layer */
+    int per_channel;  /* 1: requantization per output channel, 0: per layer */
     int scale_search; /* 0 calibrated, 1 searched per layer, 2 per channel */
     /* [train], [optimizer]: see the schema table in config.c */
     char *algo;

@@ -154,16 +154,16 @@ int et_dist_check_build(void)
     char id[64] = {0}, root[64] = {0};
     /* ET_TEST_BUILD_ID lets the tests pose as another build. */
     const char *fake = getenv("ET_TEST_BUILD_ID");
-    snprintf(id, sizeof id, "%s|%zu|%zu", fake ? fake : ET_BUILD_ID, sizeof(void *),
-             sizeof(long));
+    snprintf(id, sizeof id, "%s|%zu|%zu", fake ? fake : ET_BUILD_ID, sizeof(void *), sizeof(long));
     memcpy(root, id, sizeof id);
     if (et_dist_size() == 1)
         return 0;
     MPI_Bcast(root, sizeof root, MPI_CHAR, 0, MPI_COMM_WORLD);
     int bad = et_dist_max_int(memcmp(root, id, sizeof id) != 0);
     if (bad && et_dist_rank() == 0)
-        et_error(NULL, 0, "the MPI ranks run different evotrain builds (this one: %s); "
-                          "use one binary on every node",
+        et_error(NULL, 0,
+                 "the MPI ranks run different evotrain builds (this one: %s); "
+                 "use one binary on every node",
                  id);
     return bad ? -1 : 0;
 }

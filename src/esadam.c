@@ -148,5 +148,5 @@ static void load(et_opt *o, et_ser *s)
     et_ser_get(s, e->v, o->n * sizeof(double));
 }
 
-const et_opt_backend et_opt_be_esadam = {"es-adam", init, esa_free, resize, start,
-                                         sample,    update, stop,   save,   load};
+const et_opt_backend et_opt_be_esadam = {"es-adam", init,   esa_free, resize, start,
+                                         sample,    update, stop,     save,   load};

@@ -80,15 +80,18 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
     for (unsigned k = 0; k < n_out; k++)
         fprintf(o, "%s out[%u] %s", k ? "," : "", k,
                 info->output_names ? info->output_names[k] : "(no unit)");
-    fprintf(o, "\n *\n * Build with include/evonet.h and src/evonet.c of the same evonet ABI "
-               "version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build. */\n",
+    fprintf(o,
+            "\n *\n * Build with include/evonet.h and src/evonet.c of the same evonet ABI "
+            "version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build. */\n",
             nm, nm);
     fprintf(o, "#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n#include \"evonet.h\"\n\n", up,
             up);
-    fprintf(o, "#if !defined(EVONET_ABI_VERSION) || EVONET_ABI_VERSION != %d || EVONET_GROUP != %d\n",
+    fprintf(o,
+            "#if !defined(EVONET_ABI_VERSION) || EVONET_ABI_VERSION != %d || EVONET_GROUP != %d\n",
             EVONET_ABI_VERSION, EVONET_GROUP);
-    fprintf(o, "#error \"%s.h needs the evonet kernel with ABI version %d (evotrain kernel -o DIR)\"\n",
-            nm, EVONET_ABI_VERSION);
+    fprintf(
+        o, "#error \"%s.h needs the evonet kernel with ABI version %d (evotrain kernel -o DIR)\"\n",
+        nm, EVONET_ABI_VERSION);
     fprintf(o, "#endif\n\n");
     fprintf(o, "#define %s_N_IN %u\n#define %s_N_OUT %u\n#define %s_SCRATCH_BYTES %zu\n", up, n_in,
             up, n_out, up, scratch);
@@ -124,8 +127,7 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
                 fprintf(o, "%d%s", info->test_in[(size_t)t * n_in + i], i + 1 < n_in ? ", " : "");
             fprintf(o, "},\n");
         }
-        fprintf(o, "};\nstatic const int16_t %s_test_out[%u][%u] = {\n", nm, info->n_tests,
-                n_out);
+        fprintf(o, "};\nstatic const int16_t %s_test_out[%u][%u] = {\n", nm, info->n_tests, n_out);
         for (unsigned t = 0; t < info->n_tests; t++) {
             evonet_forward(net, info->test_in + (size_t)t * n_in, y, s);
             fprintf(o, "    {");
@@ -137,8 +139,8 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
         free(y);
         free(s);
     }
-    fprintf(o, "/* in: %u int16 inputs; out: %u int16 outputs. Uses %zu bytes of stack. */\n",
-            n_in, n_out, scratch);
+    fprintf(o, "/* in: %u int16 inputs; out: %u int16 outputs. Uses %zu bytes of stack. */\n", n_in,
+            n_out, scratch);
     fprintf(o, "static inline void %s_infer(const int16_t in[], int16_t out[])\n{\n", nm);
     fprintf(o, "    uint8_t scratch[%s_SCRATCH_BYTES + 1];\n", up);
     fprintf(o, "    evonet_forward(&%s_net, in, out, scratch);\n}\n\n", nm);

@@ -8,11 +8,11 @@
 #include "evonet.h"
 
 typedef struct et_export_info {
-    const char *name;         /* C identifier prefix, e.g. "pose_net" */
-    const char *provenance;   /* one line: what produced this header */
-    const char *input_doc;    /* one line: what the inputs are, with units */
+    const char *name;                /* C identifier prefix, e.g. "pose_net" */
+    const char *provenance;          /* one line: what produced this header */
+    const char *input_doc;           /* one line: what the inputs are, with units */
     const char *const *output_names; /* n_out names with units, or NULL */
-    const int16_t *test_in;   /* n_tests x n_in self-test inputs */
+    const int16_t *test_in;          /* n_tests x n_in self-test inputs */
     unsigned n_tests;
 } et_export_info;
 

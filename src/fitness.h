@@ -57,7 +57,6 @@ typedef struct et_errors {
     double trans_rmse;
     double loss;
 } et_errors;
-void et_fitness_errors(et_fitness *f, const et_net *net, const et_data *d, int tid,
-                       et_errors *e);
+void et_fitness_errors(et_fitness *f, const et_net *net, const et_data *d, int tid, et_errors *e);
 
 #endif

@@ -182,8 +182,8 @@ et_genome *et_genome_alloc(const unsigned *sizes, unsigned n_layers, int ridge_o
         double lim = (double)EVONET_ACC_LIMIT - sizes[l] * 127.0 * (l == 0 ? 32768.0 : 255.0);
         if (lim < 1 << 20 || sizes[l] > EVONET_MAX_WIDTH || sizes[l + 1] > EVONET_MAX_WIDTH) {
             snprintf(err, errlen,
-                     "layer %u (%u inputs, %u outputs) overflows the kernel's integer ranges",
-                     l, sizes[l], sizes[l + 1]);
+                     "layer %u (%u inputs, %u outputs) overflows the kernel's integer ranges", l,
+                     sizes[l], sizes[l + 1]);
             return NULL;
         }
     }

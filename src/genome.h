@@ -33,7 +33,7 @@ typedef struct et_net {
 
 et_net *et_net_alloc(const unsigned *sizes, unsigned n_layers);
 void et_net_free(et_net *n);
-void et_net_copy(et_net *dst, const et_net *src); /* same shape */
+void et_net_copy(et_net *dst, const et_net *src);                        /* same shape */
 void et_net_set_w(et_net *n, unsigned l, unsigned o, unsigned i, int w); /* w in [-128, 127] */
 int et_net_get_w(const et_net *n, unsigned l, unsigned o, unsigned i);
 /* Bias of output o, in accumulator steps ([-2^30, 2^30] for a valid net). */
@@ -50,9 +50,9 @@ et_net *et_net_read(const unsigned char *buf, size_t len, char *err, size_t errl
 
 typedef struct et_genome {
     unsigned n_layers, sizes[EVONET_MAX_LAYERS + 1];
-    unsigned n_search;    /* layers 0 .. n_search - 1 are in the genome */
-    int scale_genes;      /* 0 none, 1 per layer, 2 per channel */
-    int per_layer;        /* calibrate one scale per layer, not per channel */
+    unsigned n_search; /* layers 0 .. n_search - 1 are in the genome */
+    int scale_genes;   /* 0 none, 1 per layer, 2 per channel */
+    int per_layer;     /* calibrate one scale per layer, not per channel */
     size_t dim;
     size_t off_w[EVONET_MAX_LAYERS], off_b[EVONET_MAX_LAYERS], off_s[EVONET_MAX_LAYERS];
     double bias_unit[EVONET_MAX_LAYERS];

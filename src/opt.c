@@ -410,8 +410,7 @@ static void generate(et_opt *o, size_t k0, size_t cnt)
     }
 }
 
-void et_opt_sample_pairs(const et_opt *o, size_t k0, size_t cnt, int mirror, double *Z,
-                         double *Y)
+void et_opt_sample_pairs(const et_opt *o, size_t k0, size_t cnt, int mirror, double *Z, double *Y)
 {
     size_t n = o->n;
 #pragma omp parallel for schedule(static) if (cnt * n > 20000)

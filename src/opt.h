@@ -273,8 +273,7 @@ struct et_opt {
 void et_opt_normals(const et_opt *o, size_t k, double *z);
 /* Isotropic steps y = z for candidates [k0, k0 + cnt); with mirror, odd
  * candidates reflect the even one before them (antithetic pairs). */
-void et_opt_sample_pairs(const et_opt *o, size_t k0, size_t cnt, int mirror, double *Z,
-                         double *Y);
+void et_opt_sample_pairs(const et_opt *o, size_t k0, size_t cnt, int mirror, double *Z, double *Y);
 
 /* Default recombination weights over lambda, the first mu positive summing to
  * 1, the rest zero (callers add negative weights). Returns mueff. */

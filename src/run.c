@@ -49,8 +49,10 @@ static double bitsd(uint64_t u)
 
 void et_state_write(const et_train_state *s, unsigned char *b)
 {
-    uint64_t v[16] = {s->generation, s->evals, s->best_generation, s->log_bytes,
-                      dbits(s->elapsed_s), dbits(s->best_loss), dbits(s->best_trans)};
+    uint64_t v[16] = {s->generation,       s->evals,
+                      s->best_generation,  s->log_bytes,
+                      dbits(s->elapsed_s), dbits(s->best_loss),
+                      dbits(s->best_trans)};
     for (int k = 0; k < 6; k++)
         v[7 + k] = dbits(s->best_rmse[k]);
     for (int k = 0; k < 16; k++)

@@ -78,8 +78,8 @@ static int read_layers(const char *path, const et_genome *g, double **W)
         }
     }
     if (l != g->n_layers) {
-        et_error(path, ln, "file ends in layer %u neuron %u; the network has %u layers (%u",
-                 l, o, g->n_layers, g->sizes[0]);
+        et_error(path, ln, "file ends in layer %u neuron %u; the network has %u layers (%u", l, o,
+                 g->n_layers, g->sizes[0]);
         for (unsigned k = 1; k <= g->n_layers; k++)
             fprintf(stderr, "-%u", g->sizes[k]);
         fprintf(stderr, ")\n");

@@ -33,8 +33,6 @@
 static char tmp[64];
 static const char *bin;
 
-
-
 static int exists(const char *path)
 {
     struct stat sb;

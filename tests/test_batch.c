@@ -50,8 +50,8 @@ static void tnet_free(tnet *t)
 
 static void check_batch_matches_kernel(void)
 {
-    static const unsigned shapes[][5] = {{18, 16, 16, 6}, {18, 13, 7}, {5, 3, 2, 9, 4},
-                                         {1, 1, 1}, {40, 31, 1}};
+    static const unsigned shapes[][5] = {
+        {18, 16, 16, 6}, {18, 13, 7}, {5, 3, 2, 9, 4}, {1, 1, 1}, {40, 31, 1}};
     static const unsigned layers[] = {3, 2, 4, 2, 2};
     gsl_rng *r = et_rng_alloc();
     et_rng_key(r, 7, 910, 0);
@@ -71,11 +71,21 @@ static void check_batch_matches_kernel(void)
             for (unsigned i = 0; i < ni; i++) {
                 int v;
                 switch (s % 6) {
-                case 0: v = -32768; break;
-                case 1: v = 32767; break;
-                case 2: v = (i + s) & 1 ? 2047 : -2048; break;
-                case 3: v = (int)gsl_rng_uniform_int(r, 65536) - 32768; break;
-                default: v = (int)gsl_rng_uniform_int(r, 601) - 300; break;
+                case 0:
+                    v = -32768;
+                    break;
+                case 1:
+                    v = 32767;
+                    break;
+                case 2:
+                    v = (i + s) & 1 ? 2047 : -2048;
+                    break;
+                case 3:
+                    v = (int)gsl_rng_uniform_int(r, 65536) - 32768;
+                    break;
+                default:
+                    v = (int)gsl_rng_uniform_int(r, 601) - 300;
+                    break;
                 }
                 X[i * ld + s] = (int16_t)v;
             }

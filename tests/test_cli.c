@@ -25,8 +25,6 @@ static const char *const commands[] = {"train",    "export",  "eval",     "confi
                                        "report",   "kernel",  "bench",    "man"};
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
-
-
 static long file_size(const char *path)
 {
     struct stat st;

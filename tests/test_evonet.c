@@ -30,8 +30,8 @@ static void tnet_make(tnet *t, const unsigned *w, unsigned nl, gsl_rng *r, int w
         evonet_chan *c = calloc(po, sizeof *c);
         for (unsigned o = 0; o < po; o++) {
             for (unsigned i = 0; i < ni; i++) {
-                int v = o < no ? (int)gsl_rng_uniform_int(r, (unsigned long)(2 * wmax + 1)) - wmax
-                               : 0;
+                int v =
+                    o < no ? (int)gsl_rng_uniform_int(r, (unsigned long)(2 * wmax + 1)) - wmax : 0;
                 if (v > 127)
                     v = 127;
                 u[((o / EVONET_GROUP) * ni + i) * EVONET_GROUP + o % EVONET_GROUP] =
@@ -61,11 +61,21 @@ static void random_input(gsl_rng *r, int16_t *x, unsigned n, unsigned kind)
 {
     for (unsigned i = 0; i < n; i++) {
         switch (kind % 5) {
-        case 0: x[i] = -32768; break;
-        case 1: x[i] = 32767; break;
-        case 2: x[i] = (int16_t)((i & 1) ? 2047 : -2048); break;
-        case 3: x[i] = (int16_t)((int)gsl_rng_uniform_int(r, 65536) - 32768); break;
-        default: x[i] = (int16_t)((int)gsl_rng_uniform_int(r, 801) - 400); break;
+        case 0:
+            x[i] = -32768;
+            break;
+        case 1:
+            x[i] = 32767;
+            break;
+        case 2:
+            x[i] = (int16_t)((i & 1) ? 2047 : -2048);
+            break;
+        case 3:
+            x[i] = (int16_t)((int)gsl_rng_uniform_int(r, 65536) - 32768);
+            break;
+        default:
+            x[i] = (int16_t)((int)gsl_rng_uniform_int(r, 801) - 400);
+            break;
         }
     }
 }
@@ -73,9 +83,15 @@ static void random_input(gsl_rng *r, int16_t *x, unsigned n, unsigned kind)
 static void test_forward_matches_reference(void **state)
 {
     (void)state;
-    static const unsigned shapes[][EVONET_MAX_LAYERS + 1] = {
-        {18, 16, 16, 6}, {1, 1}, {3, 5}, {7, 9, 2}, {18, 13, 11, 6}, {255, 4, 3},
-        {2, 3, 4, 5, 6, 7, 8, 9, 1}, {17, 255, 1}, {4, 4, 4, 4}};
+    static const unsigned shapes[][EVONET_MAX_LAYERS + 1] = {{18, 16, 16, 6},
+                                                             {1, 1},
+                                                             {3, 5},
+                                                             {7, 9, 2},
+                                                             {18, 13, 11, 6},
+                                                             {255, 4, 3},
+                                                             {2, 3, 4, 5, 6, 7, 8, 9, 1},
+                                                             {17, 255, 1},
+                                                             {4, 4, 4, 4}};
     static const unsigned layers[] = {3, 1, 1, 2, 3, 2, 8, 2, 3};
     gsl_rng *r = et_rng_alloc();
     et_rng_key(r, 2, 901, 0);
@@ -240,7 +256,7 @@ static void test_export_deterministic_and_checked(void **state)
     int16_t tin[3 * 18];
     for (unsigned i = 0; i < 3 * 18; i++)
         tin[i] = (int16_t)(i * 37 - 900);
-    static const char *const names[] = {"x (0.01 mm)", "y (0.01 mm)", "z (0.01 mm)",
+    static const char *const names[] = {"x (0.01 mm)",     "y (0.01 mm)",      "z (0.01 mm)",
                                         "roll (0.01 deg)", "pitch (0.01 deg)", "yaw (0.01 deg)"};
     et_export_info info = {"pose_net", "test", "18 ADC counts", names, tin, 3};
     int rc1, rc2;
@@ -251,7 +267,8 @@ static void test_export_deterministic_and_checked(void **state)
     assert_string_equal(a, b);
     assert_non_null(strstr(a, "#define POSE_NET_N_IN 18"));
     assert_non_null(strstr(a, "#define POSE_NET_N_OUT 6"));
-    assert_non_null(strstr(a, "static inline void pose_net_infer(const int16_t in[], int16_t out[])"));
+    assert_non_null(
+        strstr(a, "static inline void pose_net_infer(const int16_t in[], int16_t out[])"));
     assert_non_null(strstr(a, "static inline int pose_net_selftest(void)"));
     assert_non_null(strstr(a, "EVONET_ABI_VERSION != 3"));
     assert_non_null(strstr(a, "roll (0.01 deg)"));

@@ -41,8 +41,6 @@ static const char *bin;
 static char *ref_header; /* tiny.ini, 200 generations, never stopped */
 static long ref_ms;      /* how long that run took: kills fall within it */
 
-
-
 static void spit(const char *path, const void *b, size_t n)
 {
     FILE *f = fopen(path, "wb");

@@ -20,7 +20,6 @@ static const char *mpi_bin, *bin;
 /* Root in CI containers, and more ranks than cores on purpose. */
 static const char *mpirun = "mpirun --allow-run-as-root --oversubscribe";
 
-
 /* Exported header of a run, from the data on (the first lines name the run). */
 static char *net_of(const char *name)
 {
@@ -66,9 +65,8 @@ static void test_ranks_identical(void **state)
                          "--max-generations 17",
                          mpirun, mpi_bin, tmp),
                      0);
-    assert_int_equal(run("%s -n 2 %s --resume %s/mix -q --max-generations 40", mpirun, mpi_bin,
-                         tmp),
-                     0);
+    assert_int_equal(
+        run("%s -n 2 %s --resume %s/mix -q --max-generations 40", mpirun, mpi_bin, tmp), 0);
     char *h = net_of("mix");
     assert_non_null(h);
     assert_string_equal(ref, h);
@@ -86,8 +84,8 @@ static void test_refusals(void **state)
     /* tiny.ini has 12 candidates per generation. */
     char err[128];
     snprintf(err, sizeof err, "%s/err.txt", tmp);
-    int rc = run("%s -n 13 %s --config tests/data/tiny.ini --out %s --name many -q 2> %s",
-                 mpirun, mpi_bin, tmp, err);
+    int rc = run("%s -n 13 %s --config tests/data/tiny.ini --out %s --name many -q 2> %s", mpirun,
+                 mpi_bin, tmp, err);
     assert_int_not_equal(rc, 0);
     assert_int_equal(run("grep -q '13 MPI ranks but only 12 candidates' %s", err), 0);
     /* Nothing written. */
@@ -101,8 +99,8 @@ static void test_refusals(void **state)
     assert_int_equal(run("grep -q 'different evotrain builds' %s", err), 0);
     assert_int_not_equal(run("test -e %s/mixed", tmp), 0);
     /* A configuration no rank can read. */
-    rc = run("%s -n 2 %s --config %s/missing.ini --out %s -q 2> %s", mpirun, mpi_bin, tmp, tmp,
-             err);
+    rc =
+        run("%s -n 2 %s --config %s/missing.ini --out %s -q 2> %s", mpirun, mpi_bin, tmp, tmp, err);
     assert_int_not_equal(rc, 0);
     assert_int_equal(run("grep -q 'missing.ini: cannot open' %s", err), 0);
 }

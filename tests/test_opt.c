@@ -158,7 +158,7 @@ static void test_nan_is_worst(void **state)
     et_opt_free(o);
 }
 
-static const char *const algos[] = {"cmaes",       "sep-cmaes",   "lm-maes",     "ipop-cmaes",
+static const char *const algos[] = {"cmaes",       "sep-cmaes",   "lm-maes",      "ipop-cmaes",
                                     "bipop-cmaes", "rs-1+lambda", "rs-mu,lambda", "es-adam"};
 
 static void test_ask_one_matches_ask(void **state)

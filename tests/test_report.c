@@ -21,8 +21,6 @@
 static char tmp[256], run_dir[300], hdr[300], report[320];
 static const char *bin;
 
-
-
 static int setup(void **state)
 {
     (void)state;

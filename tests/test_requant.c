@@ -33,9 +33,9 @@ static void test_requant_exact(void **state)
     (void)state;
     gsl_rng *rng = et_rng_alloc();
     et_rng_key(rng, 1, 900, 0);
-    static const int32_t accs[] = {0,      1,       -1,      65535,      -65535,     65536,
-                                   -65536, 32767,   -32768,  1 << 30,    -(1 << 30), (1 << 30) - 1,
-                                   -(1 << 30) + 1,  123456789, -123456789};
+    static const int32_t accs[] = {
+        0,      1,       -1,         65535,         -65535,         65536,     -65536,    32767,
+        -32768, 1 << 30, -(1 << 30), (1 << 30) - 1, -(1 << 30) + 1, 123456789, -123456789};
     static const uint32_t ms[] = {1, 2, 255, 256, 32767, 32768, 65534, 65535};
     long n = 0;
     for (size_t a = 0; a < sizeof accs / sizeof accs[0]; a++)
