@@ -32,6 +32,21 @@ static char *header_of(const char *dir)
     return slurp(out, NULL);
 }
 
+/* Runs a and b (names under tmp) exported the same network. The provenance
+ * line names the run directory; compare from the data on. */
+static void assert_same_network(const char *a, const char *b)
+{
+    char d1[300], d2[300];
+    snprintf(d1, sizeof d1, "%s/%s", tmp, a);
+    snprintf(d2, sizeof d2, "%s/%s", tmp, b);
+    char *h1 = header_of(d1), *h2 = header_of(d2);
+    assert_non_null(h1);
+    assert_non_null(h2);
+    assert_string_equal(strstr(h1, "#ifndef"), strstr(h2, "#ifndef"));
+    free(h1);
+    free(h2);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -55,16 +70,7 @@ static void test_threads_identical(void **state)
         run("%s --config tests/data/tiny.ini --out %s --name t1 --threads 1 -q", bin, tmp), 0);
     assert_int_equal(
         run("%s --config tests/data/tiny.ini --out %s --name t2 --threads 2 -q", bin, tmp), 0);
-    char d1[300], d2[300];
-    snprintf(d1, sizeof d1, "%s/t1", tmp);
-    snprintf(d2, sizeof d2, "%s/t2", tmp);
-    char *h1 = header_of(d1), *h2 = header_of(d2);
-    assert_non_null(h1);
-    assert_non_null(h2);
-    /* The provenance line names the run directory; compare from the data on. */
-    assert_string_equal(strstr(h1, "#ifndef"), strstr(h2, "#ifndef"));
-    free(h1);
-    free(h2);
+    assert_same_network("t1", "t2");
 }
 
 static void test_resume_by_budget_identical(void **state)
@@ -77,18 +83,12 @@ static void test_resume_by_budget_identical(void **state)
                          bin, tmp),
                      0);
     assert_int_equal(run("%s --resume %s/part --max-generations 40 -q", bin, tmp), 0);
-    char d1[300], d2[300];
-    snprintf(d1, sizeof d1, "%s/full", tmp);
-    snprintf(d2, sizeof d2, "%s/part", tmp);
-    char *h1 = header_of(d1), *h2 = header_of(d2);
-    assert_non_null(h1);
-    assert_non_null(h2);
-    assert_string_equal(strstr(h1, "#ifndef"), strstr(h2, "#ifndef"));
+    assert_same_network("full", "part");
     /* The log has no duplicated or missing generations after the resume. */
     char lp[320];
-    snprintf(lp, sizeof lp, "%s/log.csv", d1);
+    snprintf(lp, sizeof lp, "%s/full/log.csv", tmp);
     char *l1 = slurp(lp, NULL);
-    snprintf(lp, sizeof lp, "%s/log.csv", d2);
+    snprintf(lp, sizeof lp, "%s/part/log.csv", tmp);
     char *l2 = slurp(lp, NULL);
     int rows1 = 0, rows2 = 0;
     for (char *p = l1; *p; p++)
@@ -98,8 +98,6 @@ static void test_resume_by_budget_identical(void **state)
     assert_int_equal(rows1, rows2);
     free(l1);
     free(l2);
-    free(h1);
-    free(h2);
 }
 
 /* kill -9 at a random moment (the first checkpoint written, the run still
@@ -157,15 +155,7 @@ static void test_resume_before_first_checkpoint(void **state)
     assert_int_equal(run("echo junk > %s/early/checkpoint.bin.tmp.AbC123", tmp), 0);
     assert_int_equal(run("%s --resume %s/early -q", bin, tmp), 0);
     assert_int_equal(run("test -e %s/early/checkpoint.bin.tmp.AbC123", tmp), 1);
-    char d1[300], d2[300];
-    snprintf(d1, sizeof d1, "%s/early0", tmp);
-    snprintf(d2, sizeof d2, "%s/early", tmp);
-    char *h1 = header_of(d1), *h2 = header_of(d2);
-    assert_non_null(h1);
-    assert_non_null(h2);
-    assert_string_equal(strstr(h1, "#ifndef"), strstr(h2, "#ifndef"));
-    free(h1);
-    free(h2);
+    assert_same_network("early0", "early");
 }
 
 static void test_refusals(void **state)
