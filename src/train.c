@@ -519,6 +519,16 @@ static void opt_params(const trainer *t, et_opt_params *p)
 /* The search the configuration asks for, tried before anything is written:
  * a network the kernel cannot run, an unknown algorithm or more MPI ranks
  * than candidates are refused here. */
+static int algo_known(const char *algo)
+{
+    const char *l = et_opt_algorithms();
+    size_t n = strlen(algo);
+    for (const char *p = l; n && (p = strstr(p, algo)) != NULL; p += n)
+        if ((p == l || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
 static int check_search(trainer *t)
 {
     unsigned sizes[EVONET_MAX_LAYERS + 1];
@@ -532,6 +542,14 @@ static int check_search(trainer *t)
     }
     et_opt_params p;
     opt_params(t, &p);
+    /* An unknown name gets one message, with the file; other refusals come
+     * from the optimizer itself, with this line for context. */
+    if (!algo_known(t->cfg.algo)) {
+        et_error(t->cfg.path, 0, "[train] algo = %s: unknown (algorithms: %s)", t->cfg.algo,
+                 et_opt_algorithms());
+        et_genome_free(g);
+        return -1;
+    }
     et_opt *opt = et_opt_alloc(t->cfg.algo, g->dim, &p);
     int rc = 0;
     if (!opt) {
