@@ -516,9 +516,7 @@ static void opt_params(const trainer *t, et_opt_params *p)
     p->mean_lr = t->cfg.mean_lr;
 }
 
-/* The search the configuration asks for, tried before anything is written:
- * a network the kernel cannot run, an unknown algorithm or more MPI ranks
- * than candidates are refused here. */
+/* algo names one of et_opt_algorithms()'s space-separated words. */
 static int algo_known(const char *algo)
 {
     const char *l = et_opt_algorithms();
@@ -529,6 +527,9 @@ static int algo_known(const char *algo)
     return 0;
 }
 
+/* The search the configuration asks for, tried before anything is written:
+ * a network the kernel cannot run, an unknown algorithm or more MPI ranks
+ * than candidates are refused here. */
 static int check_search(trainer *t)
 {
     unsigned sizes[EVONET_MAX_LAYERS + 1];
