@@ -11,7 +11,6 @@
 et_batch_ws *et_batch_ws_alloc(size_t max_width)
 {
     et_batch_ws *ws = et_malloc(sizeof *ws);
-    ws->width = max_width;
     ws->a = aligned_alloc(64, sizeof(int32_t) * T * max_width);
     ws->b = aligned_alloc(64, sizeof(int32_t) * T * max_width);
     /* Packed input pairs of the AVX-512BW path: (width + 1) / 2 rows. */
@@ -160,7 +159,7 @@ layer_tile_bw(const evonet_layer *L, const int32_t *restrict in, int32_t *restri
 }
 #endif
 
-static int use_bw(void)
+int et_batch_avx512bw(void)
 {
 #ifdef ET_HAVE_AVX512BW_PATH
     static int bw = -1;
@@ -191,7 +190,7 @@ static void pack_pairs(const evonet_layer *L, int32_t *wp)
 /* Packs layers [0, nl) of L for the vector path (when it is taken). */
 static void prepare(const evonet_layer *L, unsigned nl, et_batch_ws *ws)
 {
-    if (!use_bw())
+    if (!et_batch_avx512bw())
         return;
     for (unsigned l = 0; l < nl; l++)
         pack_pairs(&L[l], ws->wp + (size_t)l * ws->wp_layer);
@@ -202,7 +201,7 @@ static void layer(const evonet_layer *L, unsigned l, const int32_t *in, int32_t 
                   et_batch_ws *ws)
 {
 #ifdef ET_HAVE_AVX512BW_PATH
-    if (use_bw()) {
+    if (et_batch_avx512bw()) {
         layer_tile_bw(L, in, out, last, (__m512i *)ws->p, ws->wp + (size_t)l * ws->wp_layer);
         return;
     }

@@ -24,11 +24,15 @@ typedef struct et_batch_ws {
     int32_t *a, *b;
     void *p;
     int32_t *wp; /* packed weight pairs, wp_layer per layer */
-    size_t width, wp_layer;
+    size_t wp_layer;
 } et_batch_ws;
 
 /* Nonzero: never take a processor-specific path (the tests run both). */
 extern int et_batch_generic_only;
+
+/* 1 if the AVX-512BW paths are taken (the processor has them and
+ * et_batch_generic_only is 0). */
+int et_batch_avx512bw(void);
 
 et_batch_ws *et_batch_ws_alloc(size_t max_width);
 void et_batch_ws_free(et_batch_ws *ws);

@@ -12,13 +12,8 @@
 #include <omp.h>
 #endif
 
-/* OpenBLAS's own (it has no header that coexists with GSL's cblas). */
-void openblas_set_num_threads(int num_threads);
-
-#define MAXH 256
-#define NB                                                                                         \
-    256 /* samples per block of the normal sums */ /* features of the ridge fit: last hidden width \
-                                                      + 1 */
+#define MAXH 256 /* features of the ridge fit: last hidden width + 1 */
+#define NB 256   /* samples per block of the normal sums */
 
 typedef struct ws {
     et_net *net;
@@ -47,10 +42,6 @@ struct et_fitness {
 et_fitness *et_fitness_alloc(const et_genome *g, const double *out_weight, double ridge_alpha,
                              size_t max_batch, int threads)
 {
-    /* The ridge solves call BLAS from every OpenMP thread at once: a BLAS
-     * that starts threads of its own then oversubscribes the cores (two
-     * threads ran slower than one). */
-    openblas_set_num_threads(1);
     et_fitness *f = et_calloc(1, sizeof *f);
     f->g = g;
     f->nl = g->n_layers;
@@ -207,15 +198,6 @@ normal_block_bw(const uint8_t *H, size_t ldh, unsigned nh, const int32_t *T, siz
     }
 }
 
-static int have_bw(void)
-{
-    static int bw = -1;
-    if (bw < 0) {
-        __builtin_cpu_init();
-        bw = __builtin_cpu_supports("avx512bw") ? 1 : 0;
-    }
-    return bw && !et_batch_generic_only;
-}
 #endif
 
 /* The exact normal equations of the last layer: G = sum h h^T and R = sum h
@@ -231,7 +213,7 @@ static void normal_sums(const et_fitness *f, ws *w, const et_data *d)
     for (size_t s0 = 0; s0 < n; s0 += NB) {
         size_t cnt = n - s0 < NB ? n - s0 : NB;
 #ifdef ET_HAVE_NORMAL_BW
-        if (cnt == NB && have_bw()) {
+        if (cnt == NB && et_batch_avx512bw()) {
             normal_block_bw(w->H + s0, ld, nh, d->T + s0, d->ld, no, w->G, w->R, w->Wb);
             continue;
         }

@@ -42,6 +42,14 @@ const char *et_opt_algorithms(void)
            "ipop-lm-maes bipop-lm-maes rs-1+lambda rs-mu,lambda rs-antithetic es-adam";
 }
 
+static const et_opt_backend *parse_algo(const char *algo, int *restart_mode);
+
+int et_opt_known(const char *algo)
+{
+    int rmode;
+    return algo && parse_algo(algo, &rmode) != NULL;
+}
+
 void et_opt_params_default(et_opt_params *p)
 {
     memset(p, 0, sizeof *p);

@@ -116,6 +116,8 @@ void et_opt_params_default(et_opt_params *p);
 
 /* Space-separated list of the accepted algorithm names, for help texts. */
 const char *et_opt_algorithms(void);
+/* 1 if algo names one of them (with or without a restart prefix). */
+int et_opt_known(const char *algo);
 
 /* A new optimizer over R^n; p NULL means defaults. NULL (reported) on an
  * unknown name, n == 0, or out-of-range parameters. Pins OpenBLAS to one

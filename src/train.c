@@ -9,7 +9,6 @@
  * when the run stops (time_limit_s) and what is printed, so a run resumed
  * from any checkpoint ends with the same bits as one never interrupted. */
 #include <errno.h>
-#include <glob.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -449,22 +448,6 @@ static int log_failed(trainer *t)
     return 1;
 }
 
-/* A kill -9 during an atomic write leaves its temporary file behind. */
-static void remove_stale_temps(const char *dir)
-{
-    static const char *const pat[] = {"checkpoint.bin.tmp.*", "config.ini.tmp.*"};
-    for (size_t k = 0; k < sizeof pat / sizeof pat[0]; k++) {
-        char *p = et_path(dir, pat[k]);
-        glob_t gl;
-        if (glob(p, 0, NULL, &gl) == 0) {
-            for (size_t i = 0; i < gl.gl_pathc; i++)
-                unlink(gl.gl_pathv[i]);
-            globfree(&gl);
-        }
-        free(p);
-    }
-}
-
 static const char log_header[] =
     "generation,evals,elapsed_s,best_loss,median_loss,sigma,step,valid_loss,valid_trans_mm,"
     "valid_x_mm,valid_y_mm,valid_z_mm,valid_roll_deg,valid_pitch_deg,valid_yaw_deg\n";
@@ -516,17 +499,6 @@ static void opt_params(const trainer *t, et_opt_params *p)
     p->mean_lr = t->cfg.mean_lr;
 }
 
-/* algo names one of et_opt_algorithms()'s space-separated words. */
-static int algo_known(const char *algo)
-{
-    const char *l = et_opt_algorithms();
-    size_t n = strlen(algo);
-    for (const char *p = l; n && (p = strstr(p, algo)) != NULL; p += n)
-        if ((p == l || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-            return 1;
-    return 0;
-}
-
 /* The search the configuration asks for, tried before anything is written:
  * a network the kernel cannot run, an unknown algorithm or more MPI ranks
  * than candidates are refused here. */
@@ -545,7 +517,7 @@ static int check_search(trainer *t)
     opt_params(t, &p);
     /* An unknown name gets one message, with the file; other refusals come
      * from the optimizer itself, with this line for context. */
-    if (!algo_known(t->cfg.algo)) {
+    if (!et_opt_known(t->cfg.algo)) {
         et_error(t->cfg.path, 0, "[train] algo = %s: unknown (algorithms: %s)", t->cfg.algo,
                  et_opt_algorithms());
         et_genome_free(g);
@@ -732,8 +704,13 @@ static int setup_state(trainer *t)
 {
     int root = et_dist_rank() == 0;
     t->t_start = now_s();
-    if (root)
-        remove_stale_temps(t->dir);
+    if (root) {
+        /* A kill -9 inside an atomic write leaves its temporary file. */
+        char *cp = et_path(t->dir, "config.ini");
+        et_afile_remove_stale(cp);
+        et_afile_remove_stale(t->ckpt_path);
+        free(cp);
+    }
     if (t->resume) {
         if (load_checkpoint(t) != 0)
             return -1;

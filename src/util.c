@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -152,6 +153,31 @@ void et_afile_abort(et_afile *af)
     free(af->tmp);
     free(af->path);
     memset(af, 0, sizeof *af);
+}
+
+void et_afile_remove_stale(const char *path)
+{
+    /* Matched by name in the directory, not by glob(3): a run directory's
+     * name may hold pattern characters. */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? et_strdup(path) : et_strdup(".");
+    if (slash)
+        dir[slash - path + (slash == path)] = '\0';
+    const char *base = slash ? slash + 1 : path;
+    size_t n = strlen(base);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (!strncmp(e->d_name, base, n) && !strncmp(e->d_name + n, ".tmp.", 5)) {
+            size_t m = strlen(dir) + strlen(e->d_name) + 2;
+            char *p = et_malloc(m);
+            snprintf(p, m, "%s/%s", dir, e->d_name);
+            unlink(p);
+            free(p);
+        }
+    if (d)
+        closedir(d);
+    free(dir);
 }
 
 int et_afile_commit(et_afile *af)

@@ -44,6 +44,9 @@ typedef struct et_afile {
 int et_afile_open(et_afile *af, const char *path); /* 0 ok, -1 error (reported) */
 int et_afile_commit(et_afile *af);                 /* 0 ok, -1 error (reported) */
 void et_afile_abort(et_afile *af);
+/* Removes the temporary files et_afile_open made for path that a killed
+ * process never committed nor aborted. */
+void et_afile_remove_stale(const char *path);
 
 /* fsync the directory holding path, so a rename in it is durable. */
 int et_fsync_dir_of(const char *path);

@@ -81,6 +81,10 @@ static void test_bad_alloc(void **state)
     p.target = NAN;
     assert_null(et_opt_alloc("cmaes", 3, &p));
     assert_non_null(strstr(et_opt_algorithms(), "sep-cmaes"));
+    /* et_opt_known agrees with what et_opt_alloc accepts. */
+    assert_true(et_opt_known("sep-cmaes") && et_opt_known("bipop-lm-maes"));
+    assert_false(et_opt_known("nope") || et_opt_known("sep") || et_opt_known(NULL));
+    assert_false(et_opt_known("ipop-rs-1+lambda"));
 }
 
 static void test_bad_x0_and_sets(void **state)
