@@ -1,6 +1,7 @@
 /* evonet_check: host-side validation of a network against the kernel's ranges. */
 #include "evonet_check.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -115,8 +116,15 @@ void evonet_forward_ref(const evonet *net, const int16_t *in, int16_t *out)
 void evonet_requant_from_scale(double scale, uint16_t *mult, uint16_t *shift)
 {
     /* Largest shift whose multiplier still fits 16 bits keeps the most
-     * significant bits of the scale. */
-    for (int r = 31; r >= 0; r--) {
+     * significant bits of the scale. The search starts just above it (the
+     * exponent of 65535.5 / scale), not at 31: the trainer converts every
+     * channel of every candidate. */
+    int r = 31;
+    if (scale > 0 && isfinite(scale)) {
+        int e = ilogb(65535.5 / scale) - 15;
+        r = e < r ? e : r;
+    }
+    for (; r >= 0; r--) {
         double m = scale * (double)((int64_t)1 << (16 + r));
         if (m < 65535.5) {
             long mi = (long)(m + 0.5);

@@ -1,5 +1,6 @@
 /* Tests of the device kernel: exact requantization, forward pass against the
  * int64 reference, the validator's every refusal, and the exporter. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -310,6 +311,29 @@ static void test_requant_from_scale(void **state)
     evonet_requant_from_scale(1e-30, &m, &s);
     assert_int_equal(s, 31);
     assert_int_equal(m, 1);
+    /* The search that starts near the answer agrees with the plain one from
+     * shift 31 down, on scales around every power of two and at the
+     * rounding edges of 65535.5. */
+    for (int ex = -60; ex <= 20; ex++)
+        for (int k = -3; k <= 3; k++) {
+            double edge = 65535.5 / (double)(1ull << 16), sc = ldexp(1.0, ex) * (1 + k * 1e-12);
+            double cases[3] = {sc, ldexp(edge, ex) * (1 + k * 1e-15), sc * 1.37};
+            for (int c = 0; c < 3; c++) {
+                uint16_t rm = 65535, rs = 0;
+                for (int r = 31; r >= 0; r--) {
+                    double v = cases[c] * (double)((int64_t)1 << (16 + r));
+                    if (v < 65535.5) {
+                        long mi = (long)(v + 0.5);
+                        rm = (uint16_t)(mi < 1 ? 1 : mi);
+                        rs = (uint16_t)r;
+                        break;
+                    }
+                }
+                evonet_requant_from_scale(cases[c], &m, &s);
+                assert_int_equal(m, rm);
+                assert_int_equal(s, rs);
+            }
+        }
 }
 
 int main(void)
