@@ -64,11 +64,13 @@ int cmd_export(int argc, char **argv)
     size_t ni = sim_n_readings(r.cfg.sim);
     int16_t *counts = et_malloc(sizeof(int16_t) * N_SELFTEST * ni);
     sim_sample(r.cfg.sim, r.cfg.seed, ET_SELFTEST_BASE, N_SELFTEST, 1, counts, NULL);
-    char prov[512], input_doc[256];
+    char prov[512], input_doc[256], won[48] = "";
+    if (r.cfg.starts > 1)
+        snprintf(won, sizeof won, " of start %llu", (unsigned long long)r.st.best_start);
     snprintf(prov, sizeof prov,
-             "Made by evotrain from run %s (seed %llu, generation %llu; validation RMSE "
+             "Made by evotrain from run %s (seed %llu, generation %llu%s; validation RMSE "
              "%.3f mm, %.2f/%.2f/%.2f deg).",
-             dir, (unsigned long long)r.cfg.seed, (unsigned long long)r.st.best_generation,
+             dir, (unsigned long long)r.cfg.seed, (unsigned long long)r.st.best_generation, won,
              r.st.best_trans, r.st.best_rmse[3], r.st.best_rmse[4], r.st.best_rmse[5]);
     snprintf(input_doc, sizeof input_doc, "%zu raw ADC counts (int16) in the order %s, %s, ..., %s",
              ni, sim_reading_name(r.cfg.sim, 0), sim_reading_name(r.cfg.sim, 1),

@@ -15,7 +15,7 @@
 /* Lines longer than this are refused rather than silently split by inih. */
 #define ET_INI_MAX_LINE 190
 
-typedef enum { T_INT, T_LONG, T_U64, T_DOUBLE, T_STRING, T_INTLIST, T_CHOICE } key_type;
+typedef enum { T_INT, T_LONG, T_U64, T_DOUBLE, T_STRING, T_INTLIST, T_CHOICE, T_DOUBLE3 } key_type;
 
 /* The one schema table for the trainer's keys: section, key, type, default,
  * range (or the allowed words of a choice), and the line of documentation that
@@ -55,6 +55,11 @@ static const key_spec schema[] = {
      "step floor at the end of the budget (linear decay)"},
     {"train", "floor_generations", T_LONG, F(floor_generations), "50000", 1, 1e12, NULL,
      "generations over which the floor decays from step_floor to step_floor_end"},
+    {"train", "starts", T_INT, F(starts), "1", 1, ET_MAX_STARTS, NULL,
+     "independent starts raced side by side; the worse half is dropped every "
+     "halving_generations until one is left"},
+    {"train", "halving_generations", T_LONG, F(halving_generations), "40000", 1, 1e12, NULL,
+     "generations between two halvings of the starts (each start's validated best decides)"},
     {"train", "mean_lr", T_DOUBLE, F(mean_lr), "1", 0.001, 1, NULL,
      "CMA-ES learning rate of the mean (below 1 averages out minibatch noise)"},
     {"train", "bias_step", T_DOUBLE, F(bias_step), "1", 0, 100, NULL,
@@ -88,6 +93,8 @@ static const key_spec schema[] = {
      "generations between validations of the current mean"},
     {"train", "rot_weight", T_DOUBLE, F(rot_weight), "0.1", 0, 1e6, NULL,
      "loss weight of a squared degree relative to a squared millimetre"},
+    {"train", "rot_axis_weight", T_DOUBLE3, F(rot_axis_weight), "1 1 1", 0, 1e3, NULL,
+     "roll, pitch and yaw: factors on rot_weight, each axis's own"},
 };
 #undef F
 #define N_SCHEMA (sizeof schema / sizeof schema[0])
@@ -201,6 +208,25 @@ static int set_value(et_config *cfg, const key_spec *k, const char *v, char *err
         }
         memcpy(base + k->off, tmp, sizeof tmp);
         cfg->n_hidden_layers = cnt;
+        return 0;
+    }
+    case T_DOUBLE3: {
+        double tmp[3];
+        int cnt = 0, bad = 0;
+        char *dup = et_strdup(v), *save = NULL;
+        for (char *t = strtok_r(dup, " ,\t", &save); t && !bad; t = strtok_r(NULL, " ,\t", &save)) {
+            if (cnt == 3 || et_parse_double(t, &d) != 0 || d < k->lo || d > k->hi) {
+                bad = 1;
+                break;
+            }
+            tmp[cnt++] = d;
+        }
+        free(dup);
+        if (bad || cnt != 3) {
+            snprintf(err, n, "%s: '%s' is not 3 numbers in [%g, %g]", k->key, v, k->lo, k->hi);
+            return -1;
+        }
+        memcpy(base + k->off, tmp, sizeof tmp);
         return 0;
     }
     }
@@ -414,6 +440,11 @@ static void dump_value(const et_config *cfg, const key_spec *k, FILE *out)
         for (int i = 0; i < cfg->n_hidden_layers; i++)
             fprintf(out, "%s%d", i ? " " : "", ((const int *)(base + k->off))[i]);
         break;
+    case T_DOUBLE3: {
+        const double *v = (const double *)(base + k->off);
+        fprintf(out, "%.17g %.17g %.17g", v[0], v[1], v[2]);
+        break;
+    }
     }
 }
 
@@ -433,6 +464,16 @@ void et_config_dump(const et_config *cfg, FILE *out)
     sim_config_dump(cfg->sim, out);
 }
 
+int et_config_default_line(const char *line)
+{
+    for (size_t i = 0; i < N_SCHEMA; i++) {
+        size_t n = strlen(schema[i].key);
+        if (!strncmp(line, schema[i].key, n) && !strncmp(line + n, " = ", 3))
+            return schema[i].type != T_DOUBLE && !strcmp(line + n + 3, schema[i].def);
+    }
+    return 0;
+}
+
 void et_config_doc(FILE *out)
 {
     for (size_t i = 0; i < N_SCHEMA; i++) {
@@ -442,7 +483,7 @@ void et_config_doc(FILE *out)
             fprintf(out, " (one of: %s)", k->choices);
         else if (k->type == T_INT || k->type == T_LONG || k->type == T_INTLIST)
             fprintf(out, " (range %.0f to %.0f)", k->lo, k->hi);
-        else if (k->type == T_DOUBLE)
+        else if (k->type == T_DOUBLE || k->type == T_DOUBLE3)
             fprintf(out, " (range %g to %g)", k->lo, k->hi);
         fputc('\n', out);
     }

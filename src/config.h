@@ -13,6 +13,7 @@
 struct sim_scenario;
 
 #define ET_MAX_LAYERS 8
+#define ET_MAX_STARTS 16 /* [train] starts; a halving sends the kept set as bits of an int */
 
 typedef struct et_config {
     char *path; /* the file it came from */
@@ -34,6 +35,8 @@ typedef struct et_config {
     double step_floor_end;
     long floor_generations;
     double margin;
+    int starts;
+    long halving_generations;
     double mean_lr;
     double bias_step;
     double init_weight_sd;
@@ -50,6 +53,7 @@ typedef struct et_config {
     int checkpoint_every;
     int valid_every;
     double rot_weight;
+    double rot_axis_weight[3]; /* roll, pitch, yaw: factors on rot_weight */
     struct sim_scenario *sim;
 } et_config;
 
@@ -58,6 +62,10 @@ int et_config_load(const char *path, et_config *cfg);
 void et_config_free(et_config *cfg);
 /* The resolved configuration as an INI file that et_config_load accepts. */
 void et_config_dump(const et_config *cfg, FILE *out);
+/* 1 if line ("key = value", as et_config_dump writes it) gives a trainer key
+ * its default value: what a configuration written before the key existed
+ * means. */
+int et_config_default_line(const char *line);
 /* Every key with its default, range and one line of documentation. */
 void et_config_doc(FILE *out);
 

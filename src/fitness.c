@@ -342,8 +342,14 @@ loss_of(const et_fitness *f, const int16_t *Y, size_t ldy, const et_data *d, dou
 
 double et_fitness_eval(et_fitness *f, const double *x, const et_data *d, int tid, et_net *net)
 {
+    return et_fitness_eval_as(f, f->g, x, d, tid, net);
+}
+
+double et_fitness_eval_as(et_fitness *f, const et_genome *g, const double *x, const et_data *d,
+                          int tid, et_net *net)
+{
     ws *w = &f->w[tid];
-    et_genome_decode(f->g, x, w->net);
+    et_genome_decode(g, x, w->net);
     size_t ld = f->ld;
     if (f->g->n_search < f->nl) {
         et_batch_hidden(&w->net->net, d->X, d->ld, d->n, w->H, ld, w->bws);
@@ -363,10 +369,7 @@ void et_fitness_eval_all(et_fitness *f, const double *x, size_t count, const et_
     size_t dim = f->g->dim;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(f->threads)
     for (size_t c = 0; c < count; c++) {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
+        int tid = et_thread_num();
         loss[c] = et_fitness_eval(f, x + c * dim, d, tid, NULL);
     }
 }

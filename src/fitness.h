@@ -44,6 +44,10 @@ void et_fitness_calibrate(et_genome *g, const double *x0, const et_data *d);
 /* Loss of genome x on d using workspace tid. If net is not NULL it receives
  * the complete integer network that was scored. */
 double et_fitness_eval(et_fitness *f, const double *x, const et_data *d, int tid, et_net *net);
+/* The same, x decoded by g: a genome of f's shape with calibration of its
+ * own (each raced start has one). */
+double et_fitness_eval_as(et_fitness *f, const et_genome *g, const double *x, const et_data *d,
+                          int tid, et_net *net);
 
 /* Losses of count genomes (rows of x) on d, in parallel (OpenMP); the same
  * bits for any thread count. */

@@ -143,18 +143,22 @@ static void script_curve(FILE *o, const et_run *r)
     static const char *const ttit[4] = {"translation (Euclidean)", "x", "y", "z"};
     static const char *const rcol[3] = {"valid_roll_deg", "valid_pitch_deg", "valid_yaw_deg"};
     static const char *const rtit[3] = {"roll", "pitch", "yaw"};
+    char won[48] = "";
+    if (r->cfg.starts > 1)
+        snprintf(won, sizeof won, ", start %llu of %d raced", (unsigned long long)r->st.best_start,
+                 r->cfg.starts);
     fprintf(o,
             "\n# Training curve, from the run's own log.csv.\n"
             "set output '%s'\nset terminal pngcairo size 1400,900 font 'sans,11' noenhanced\n"
             "set datafile separator ','\nset datafile columnheaders\n"
             "set multiplot layout 2,2 title 'run %s: validation RMSE of the optimizer mean "
-            "(best network from generation %llu)' font 'sans,13'\n"
+            "(best network from generation %llu%s)' font 'sans,13'\n"
             "set logscale y\nset grid xtics ytics mytics\nset key top right\n"
             /* 1-2-5 labels: decades alone leave a curve between 1 and 10
              * without a readable value. */
             "set ytics (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, "
             "50, 100, 200, 500, 1000)\n",
-            et_plot_png[0], r->cfg.name, (unsigned long long)r->st.best_generation);
+            et_plot_png[0], r->cfg.name, (unsigned long long)r->st.best_generation, won);
     for (int row = 0; row < 2; row++) {
         for (int c = 0; c < 2; c++) {
             fprintf(o, "set xlabel '%s'\nset format x '%s'\nset ylabel '%s'\nset title '%s'\n",
@@ -162,12 +166,18 @@ static void script_curve(FILE *o, const et_run *r)
                     row ? "rotation" : "translation");
             fputs("plot ", o);
             int nc = row ? 3 : 4;
+            /* Raced starts interleave their rows: points, not a line
+             * zigzagging between them. */
             for (int k = 0; k < nc; k++)
                 fprintf(o,
-                        "%s'log.csv' using (column('%s')):(column('%s')) with lines lw %d "
+                        "%s'log.csv' using (column('%s')):(column('%s')) with %s %d "
                         "title '%s'",
                         k ? ", \\\n     " : "", xs[c][0], row ? rcol[k] : tcol[k],
-                        !row && k == 0 ? 3 : 2, row ? rtit[k] : ttit[k]);
+                        r->cfg.starts > 1 ? "points pt 7 ps 0.4 lc" : "lines lw",
+                        r->cfg.starts > 1 ? k + 1
+                        : !row && k == 0  ? 3
+                                          : 2,
+                        row ? rtit[k] : ttit[k]);
             fputc('\n', o);
         }
     }

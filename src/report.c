@@ -138,8 +138,15 @@ static void section_config(FILE *o, const et_run *r)
             "requantization %s, scales %s |\n",
             shape, cfg->weight_bits, requant[cfg->per_channel ? 1 : 0],
             search[cfg->scale_search >= 0 && cfg->scale_search < 3 ? cfg->scale_search : 0]);
-    fprintf(o, "| optimizer | %s, lambda %d, sigma0 %g grid steps, output layer %s |\n", cfg->algo,
-            cfg->lambda, cfg->sigma0, cfg->ridge_output ? "fitted by ridge" : "searched");
+    char race[96] = "", won[48] = "";
+    if (cfg->starts > 1) {
+        snprintf(race, sizeof race, "; %d starts raced, halved every %ld generations", cfg->starts,
+                 cfg->halving_generations);
+        snprintf(won, sizeof won, " (start %llu)", (unsigned long long)r->st.best_start);
+    }
+    fprintf(o, "| optimizer | %s, lambda %d, sigma0 %g grid steps, output layer %s%s |\n",
+            cfg->algo, cfg->lambda, cfg->sigma0, cfg->ridge_output ? "fitted by ridge" : "searched",
+            race);
     fprintf(o,
             "| data | seed %llu; minibatch %d from a pool of %d simulated samples; %d "
             "validation samples every %d generations |\n",
@@ -153,9 +160,9 @@ static void section_config(FILE *o, const et_run *r)
             hi[0], lo[1], hi[1], lo[2], hi[2], lo[3], hi[3], lo[4], hi[4], lo[5], hi[5]);
     fprintf(o,
             "| progress | %llu generations, %llu evaluations, %.1f s; best validated network "
-            "from generation %llu |\n\n",
+            "from generation %llu%s |\n\n",
             (unsigned long long)r->st.generation, (unsigned long long)r->st.evals, r->st.elapsed_s,
-            (unsigned long long)r->st.best_generation);
+            (unsigned long long)r->st.best_generation, won);
     fprintf(o, "Every key with its value: [config.ini](config.ini); the training log: "
                "[log.csv](log.csv).\n\n");
 }

@@ -55,6 +55,7 @@ void et_state_write(const et_train_state *s, unsigned char *b)
                       dbits(s->best_trans)};
     for (int k = 0; k < 6; k++)
         v[7 + k] = dbits(s->best_rmse[k]);
+    v[13] = s->best_start;
     for (int k = 0; k < 16; k++)
         put64(b + 8 * k, v[k]);
 }
@@ -76,6 +77,7 @@ int et_state_read(et_train_state *s, const void *buf, size_t len)
     s->best_trans = bitsd(v[6]);
     for (int k = 0; k < 6; k++)
         s->best_rmse[k] = bitsd(v[7 + k]);
+    s->best_start = v[13]; /* 0 in checkpoints from before starts */
     return 0;
 }
 

@@ -26,6 +26,7 @@
 /* The trainer's counters, saved in the checkpoint. */
 typedef struct et_train_state {
     uint64_t generation, evals, best_generation, log_bytes;
+    uint64_t best_start; /* which of the raced starts found the best (0 with one) */
     double elapsed_s, best_loss;
     double best_rmse[6], best_trans;
 } et_train_state;

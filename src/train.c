@@ -157,8 +157,25 @@ static char *dump_string(const et_config *cfg)
     return buf;
 }
 
-/* 0 if b differs from a at most in budget keys; otherwise -1 with the first
- * differing key reported. */
+/* A key that evotrain gained after the run's configuration a was written,
+ * at its default: the run means exactly that, so it does not stop a resume. */
+static int new_key_at_default(const char *a, const char *line)
+{
+    if (!et_config_default_line(line))
+        return 0;
+    size_t k = strcspn(line, " =");
+    for (const char *p = a; *p;) {
+        if (!strncmp(p, line, k) && !strncmp(p + k, " = ", 3))
+            return 0;
+        p += strcspn(p, "\n");
+        p += *p == '\n';
+    }
+    return 1;
+}
+
+/* 0 if b differs from a at most in budget keys and in keys new since a was
+ * written (at their defaults); otherwise -1 with the first differing key
+ * reported. */
 static int compare_configs(const char *a, const char *b, const char *bpath)
 {
     char *da = et_strdup(a), *db = et_strdup(b), *sa = NULL, *sb = NULL;
@@ -166,6 +183,10 @@ static int compare_configs(const char *a, const char *b, const char *bpath)
     char section[128] = "";
     int rc = 0;
     while (la || lb) {
+        if (lb && (!la || strcmp(la, lb)) && new_key_at_default(a, lb)) {
+            lb = strtok_r(NULL, "\n", &sb);
+            continue;
+        }
         if (!la || !lb) {
             et_error(bpath, 0,
                      "the configuration differs from the run's (a section or key "
@@ -211,13 +232,25 @@ typedef struct trainer {
     unsigned sizes[EVONET_MAX_LAYERS + 1], nl;
     et_genome *g;
     et_fitness *fit;
-    et_opt *opt;
+    /* The starts raced side by side (one unless [train] starts says more):
+     * opt[j] is start j's optimizer while alive[j]; start_best[j] its best
+     * validated loss, which decides the halvings. */
+    int n_starts, n_alive;
+    et_opt *opt[ET_MAX_STARTS];
+    et_genome *gs[ET_MAX_STARTS]; /* start j's decoding, calibrated on its own start; gs[0] = g */
+    int alive[ET_MAX_STARTS];
+    double start_best[ET_MAX_STARTS];
+    size_t off[ET_MAX_STARTS + 1]; /* start j's candidates in this generation */
     et_samples pool, valid;
     int16_t *Xmb;
     int32_t *Tmb;
     size_t *mb_idx;
+    /* The pool again, sample by sample (inputs, then targets): a minibatch
+     * gathers one or two cache lines a sample instead of one a reading. */
+    int16_t *pool_xs;
+    int32_t *pool_ts;
     double *X, *loss, *x0;
-    et_net *best, *cur;
+    et_net *best, *cur[ET_MAX_STARTS]; /* cur[j]: start j's last validated network */
     double *best_x;
     et_train_state st;
     FILE *log;
@@ -229,7 +262,11 @@ typedef struct trainer {
 
 static void trainer_free(trainer *t)
 {
-    et_opt_free(t->opt);
+    for (int j = 0; j < t->n_starts; j++) {
+        et_opt_free(t->opt[j]);
+        if (j > 0)
+            et_genome_free(t->gs[j]);
+    }
     et_fitness_free(t->fit);
     et_genome_free(t->g);
     et_samples_free(&t->pool);
@@ -237,12 +274,15 @@ static void trainer_free(trainer *t)
     free(t->Xmb);
     free(t->Tmb);
     free(t->mb_idx);
+    free(t->pool_xs);
+    free(t->pool_ts);
     free(t->X);
     free(t->loss);
     free(t->x0);
     free(t->best_x);
     et_net_free(t->best);
-    et_net_free(t->cur);
+    for (int j = 0; j < ET_MAX_STARTS; j++)
+        et_net_free(t->cur[j]);
     if (t->log)
         fclose(t->log);
     free(t->dir);
@@ -281,6 +321,76 @@ static void genome_cal_read(et_genome *g, const unsigned char *p)
     }
 }
 
+/* ET_CKPT_STARTS: u32 count, then per start u32 alive, f64 best validated
+ * loss, the genome calibration (genome_cal_bytes), u64 length and the
+ * optimizer's state (length 0 once dropped). Little-endian, as the rest of
+ * the file; the calibration is doubles, as in ET_CKPT_GENOME. */
+static void put_le(unsigned char **p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        *(*p)++ = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char **p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t)(*(*p)++) << (8 * i);
+    return v;
+}
+
+static unsigned char *starts_write(const trainer *t, size_t *len)
+{
+    size_t n = 4, cal = genome_cal_bytes(t->g);
+    for (int j = 0; j < t->n_starts; j++)
+        n += 4 + 8 + cal + 8 + (t->alive[j] ? et_opt_state_size(t->opt[j]) : 0);
+    unsigned char *b = et_malloc(n), *p = b;
+    put_le(&p, (uint64_t)t->n_starts, 4);
+    for (int j = 0; j < t->n_starts; j++) {
+        uint64_t bits, sz = t->alive[j] ? et_opt_state_size(t->opt[j]) : 0;
+        memcpy(&bits, &t->start_best[j], 8);
+        put_le(&p, (uint64_t)t->alive[j], 4);
+        put_le(&p, bits, 8);
+        double *cb = et_malloc(cal);
+        genome_cal_write(t->gs[j], cb);
+        memcpy(p, cb, cal);
+        free(cb);
+        p += cal;
+        put_le(&p, sz, 8);
+        if (sz)
+            et_opt_save(t->opt[j], p, sz);
+        p += sz;
+    }
+    *len = n;
+    return b;
+}
+
+static int starts_read(trainer *t, const void *buf, size_t len)
+{
+    const unsigned char *p = buf, *end = p + len;
+    size_t cal = genome_cal_bytes(t->g);
+    if (len < 4 || get_le(&p, 4) != (uint64_t)t->n_starts)
+        return -1;
+    t->n_alive = 0;
+    for (int j = 0; j < t->n_starts; j++) {
+        if ((size_t)(end - p) < 20 + cal)
+            return -1;
+        uint64_t alive = get_le(&p, 4), bits = get_le(&p, 8);
+        genome_cal_read(t->gs[j], p);
+        p += cal;
+        uint64_t sz = get_le(&p, 8);
+        if (alive > 1 || (alive && !sz) || (!alive && sz) || sz > (size_t)(end - p))
+            return -1;
+        memcpy(&t->start_best[j], &bits, 8);
+        t->alive[j] = (int)alive;
+        t->n_alive += (int)alive;
+        if (sz && et_opt_load(t->opt[j], p, sz) != 0)
+            return -1;
+        p += sz;
+    }
+    return p == end && t->n_alive > 0 ? 0 : -1;
+}
+
 static int save_checkpoint(trainer *t)
 {
     et_ckpt c;
@@ -290,11 +400,18 @@ static int save_checkpoint(trainer *t)
     t->st.elapsed_s = t->elapsed0 + (now_s() - t->t_start);
     et_state_write(&t->st, sb);
     et_ckpt_add(&c, ET_CKPT_STATE, sb, sizeof sb);
-    size_t n = et_opt_state_size(t->opt);
-    unsigned char *ob = et_malloc(n);
-    et_opt_save(t->opt, ob, n);
-    et_ckpt_add(&c, ET_CKPT_OPT, ob, n);
-    free(ob);
+    size_t n;
+    if (t->n_starts == 1) {
+        n = et_opt_state_size(t->opt[0]);
+        unsigned char *ob = et_malloc(n);
+        et_opt_save(t->opt[0], ob, n);
+        et_ckpt_add(&c, ET_CKPT_OPT, ob, n);
+        free(ob);
+    } else {
+        unsigned char *ob = starts_write(t, &n);
+        et_ckpt_add(&c, ET_CKPT_STARTS, ob, n);
+        free(ob);
+    }
     n = et_net_bytes(t->best);
     unsigned char *nb = et_malloc(n);
     et_net_write(t->best, nb);
@@ -337,8 +454,13 @@ static int load_checkpoint(trainer *t)
         et_error(t->ckpt_path, 0, "checkpoint: bad trainer state");
         goto out;
     }
-    p = et_ckpt_get(&c, ET_CKPT_OPT, &len);
-    if (!p || et_opt_load(t->opt, p, len) != 0) {
+    if (t->n_starts > 1) {
+        p = et_ckpt_get(&c, ET_CKPT_STARTS, &len);
+        if (!p || starts_read(t, p, len) != 0) {
+            et_error(t->ckpt_path, 0, "checkpoint: bad state of the starts");
+            goto out;
+        }
+    } else if (!(p = et_ckpt_get(&c, ET_CKPT_OPT, &len)) || et_opt_load(t->opt[0], p, len) != 0) {
         et_error(t->ckpt_path, 0, "checkpoint: bad optimizer state");
         goto out;
     }
@@ -382,19 +504,20 @@ static et_data draw_minibatch(trainer *t, uint64_t gen)
     for (size_t s = 0; s < B; s++)
         t->mb_idx[s] = (size_t)gsl_rng_uniform_int(r, P);
     gsl_rng_free(r);
-    /* Row by row, in parallel: the gather is the largest serial step of a
-     * generation once the scoring is split across threads. */
+    /* The samples are scattered over a pool larger than the caches: ask
+     * for the lines of sample s + 16 while copying sample s. */
 #pragma omp parallel for schedule(static) num_threads(t->threads)
-    for (size_t i = 0; i < ni + SIM_POSE_DIM; i++) {
-        if (i < ni) {
-            const int16_t *x = t->pool.X + i * P;
-            for (size_t s = 0; s < B; s++)
-                t->Xmb[i * B + s] = x[t->mb_idx[s]];
-        } else {
-            const int32_t *y = t->pool.T + (i - ni) * P;
-            for (size_t s = 0; s < B; s++)
-                t->Tmb[(i - ni) * B + s] = y[t->mb_idx[s]];
+    for (size_t s = 0; s < B; s++) {
+        if (s + 16 < B) {
+            __builtin_prefetch(t->pool_xs + t->mb_idx[s + 16] * ni);
+            __builtin_prefetch(t->pool_ts + t->mb_idx[s + 16] * SIM_POSE_DIM);
         }
+        const int16_t *x = t->pool_xs + t->mb_idx[s] * ni;
+        const int32_t *y = t->pool_ts + t->mb_idx[s] * SIM_POSE_DIM;
+        for (size_t i = 0; i < ni; i++)
+            t->Xmb[i * B + s] = x[i];
+        for (size_t k = 0; k < SIM_POSE_DIM; k++)
+            t->Tmb[k * B + s] = y[k];
     }
     return (et_data){t->Xmb, t->Tmb, B, B};
 }
@@ -406,35 +529,60 @@ static double floor_at(const trainer *t, uint64_t gen)
     return t->cfg.step_floor + (t->cfg.step_floor_end - t->cfg.step_floor) * a;
 }
 
-/* Validates genome x: decode, fit the output layer on the refit set, errors
- * on the validation set; keeps it if it is the best so far. */
-static void validate(trainer *t, const double *x, et_errors *e)
+/* Validates start j's mean: decode, fit the output layer on the refit set,
+ * errors on the validation set, into the start's own network (safe to run
+ * for several starts at once, each on its own workspace tid). */
+static void measure(trainer *t, int j, int tid, et_errors *e)
 {
     size_t R = (size_t)t->cfg.refit_size < t->pool.n ? (size_t)t->cfg.refit_size : t->pool.n;
     /* The refit set is the start of the pool (the pool is in sample order, so
      * this is a fixed, deterministic subset). */
     et_data refit = {t->pool.X, t->pool.T, R, t->pool.n};
-    et_fitness_eval(t->fit, x, &refit, 0, t->cur);
+    et_fitness_eval_as(t->fit, t->gs[j], et_opt_mean(t->opt[j]), &refit, tid, t->cur[j]);
     et_data vd = et_samples_data(&t->valid);
-    et_fitness_errors(t->fit, t->cur, &vd, 0, e);
-    if (e->loss < t->st.best_loss) {
-        t->st.best_loss = e->loss;
-        t->st.best_generation = t->st.generation;
-        t->st.best_trans = e->trans_rmse;
-        for (int k = 0; k < 6; k++)
-            t->st.best_rmse[k] = e->rmse[k];
-        et_net_copy(t->best, t->cur);
-        memcpy(t->best_x, x, t->g->dim * sizeof(double));
+    et_fitness_errors(t->fit, t->cur[j], &vd, tid, e);
+}
+
+/* The live starts validated, in parallel; then, in start order, each
+ * start's best and the run's best network are kept. */
+static void validate(trainer *t, et_errors *e)
+{
+    int live[ET_MAX_STARTS], n = 0;
+    for (int j = 0; j < t->n_starts; j++)
+        if (t->alive[j])
+            live[n++] = j;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(t->threads)
+    for (int a = 0; a < n; a++) {
+        int tid = et_thread_num();
+        measure(t, live[a], tid, &e[live[a]]);
+    }
+    for (int a = 0; a < n; a++) {
+        int j = live[a];
+        if (e[j].loss < t->start_best[j])
+            t->start_best[j] = e[j].loss;
+        if (e[j].loss < t->st.best_loss) {
+            t->st.best_start = (uint64_t)j;
+            t->st.best_loss = e[j].loss;
+            t->st.best_generation = t->st.generation;
+            t->st.best_trans = e[j].trans_rmse;
+            for (int k = 0; k < 6; k++)
+                t->st.best_rmse[k] = e[j].rmse[k];
+            et_net_copy(t->best, t->cur[j]);
+            memcpy(t->best_x, et_opt_mean(t->opt[j]), t->g->dim * sizeof(double));
+        }
     }
 }
 
-static void log_row(trainer *t, double best, double median, const et_errors *e)
+static void log_row(trainer *t, int j, double best, double median, const et_errors *e)
 {
     double el = t->elapsed0 + (now_s() - t->t_start);
-    fprintf(t->log, "%llu,%llu,%.2f,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n",
+    fprintf(t->log, "%llu,%llu,%.2f,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f",
             (unsigned long long)t->st.generation, (unsigned long long)t->st.evals, el, best, median,
-            et_opt_sigma(t->opt), et_opt_step_median(t->opt), e->loss, e->trans_rmse, e->rmse[0],
-            e->rmse[1], e->rmse[2], e->rmse[3], e->rmse[4], e->rmse[5]);
+            et_opt_sigma(t->opt[j]), et_opt_step_median(t->opt[j]), e->loss, e->trans_rmse,
+            e->rmse[0], e->rmse[1], e->rmse[2], e->rmse[3], e->rmse[4], e->rmse[5]);
+    if (t->n_starts > 1)
+        fprintf(t->log, ",%d", j);
+    fputc('\n', t->log);
     fflush(t->log);
     t->st.log_bytes = (uint64_t)ftell(t->log);
 }
@@ -450,7 +598,7 @@ static int log_failed(trainer *t)
 
 static const char log_header[] =
     "generation,evals,elapsed_s,best_loss,median_loss,sigma,step,valid_loss,valid_trans_mm,"
-    "valid_x_mm,valid_y_mm,valid_z_mm,valid_roll_deg,valid_pitch_deg,valid_yaw_deg\n";
+    "valid_x_mm,valid_y_mm,valid_z_mm,valid_roll_deg,valid_pitch_deg,valid_yaw_deg";
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -483,17 +631,28 @@ static void progress(trainer *t, int final, double evals_rate)
              el, "");
     if (rem >= 0 && !final)
         snprintf(line + strlen(line), sizeof line - strlen(line), "  %.0fs left", rem);
+    if (t->n_starts > 1 && t->n_alive > 1)
+        snprintf(line + strlen(line), sizeof line - strlen(line), "  %d of %d starts", t->n_alive,
+                 t->n_starts);
     if (tty)
         fprintf(stderr, "\r%-100s%s", line, final ? "\n" : "");
     else
         fprintf(stderr, "%s\n", line);
 }
 
-static void opt_params(const trainer *t, et_opt_params *p)
+/* Start 0 is the run's seed itself, so that one start is the plain run;
+ * the others get seeds mixed from it. */
+static uint64_t start_seed(const trainer *t, int j)
+{
+    return j == 0 ? t->cfg.seed
+                  : et_mix64(t->cfg.seed + (uint64_t)j * UINT64_C(0x9E3779B97F4A7C15));
+}
+
+static void opt_params(const trainer *t, int j, et_opt_params *p)
 {
     et_opt_params_default(p);
     p->lambda = t->cfg.lambda;
-    p->seed = t->cfg.seed;
+    p->seed = start_seed(t, j);
     p->max_evals = 0;
     p->budget_only = 1; /* minibatch noise is not convergence: the budget decides */
     p->mean_lr = t->cfg.mean_lr;
@@ -514,7 +673,7 @@ static int check_search(trainer *t)
         return -1;
     }
     et_opt_params p;
-    opt_params(t, &p);
+    opt_params(t, 0, &p);
     /* An unknown name gets one message, with the file; other refusals come
      * from the optimizer itself, with this line for context. */
     if (!et_opt_known(t->cfg.algo)) {
@@ -643,7 +802,7 @@ static int setup_search(trainer *t)
     t->g->per_layer = !t->cfg.per_channel;
     size_t dim = t->g->dim;
     for (int k = 0; k < SIM_POSE_DIM; k++)
-        t->out_weight[k] = k < 3 ? 1.0 : t->cfg.rot_weight;
+        t->out_weight[k] = k < 3 ? 1.0 : t->cfg.rot_weight * t->cfg.rot_axis_weight[k - 3];
 
     double t0 = now_s();
     et_samples_sim(&t->pool, &t->cfg, 0, (size_t)t->cfg.pool_size, 0);
@@ -658,8 +817,18 @@ static int setup_search(trainer *t)
     t->Xmb = et_malloc(sizeof(int16_t) * (size_t)t->cfg.minibatch * t->pool.n_in);
     t->Tmb = et_malloc(sizeof(int32_t) * (size_t)t->cfg.minibatch * SIM_POSE_DIM);
     t->mb_idx = et_malloc(sizeof(size_t) * (size_t)t->cfg.minibatch);
+    size_t P = t->pool.n, ni = t->pool.n_in;
+    t->pool_xs = et_malloc(sizeof(int16_t) * P * ni);
+    t->pool_ts = et_malloc(sizeof(int32_t) * P * SIM_POSE_DIM);
+    for (size_t i = 0; i < ni; i++)
+        for (size_t k = 0; k < P; k++)
+            t->pool_xs[k * ni + i] = t->pool.X[i * P + k];
+    for (size_t i = 0; i < SIM_POSE_DIM; i++)
+        for (size_t k = 0; k < P; k++)
+            t->pool_ts[k * SIM_POSE_DIM + i] = t->pool.T[i * P + k];
     t->best = et_net_alloc(t->sizes, t->nl);
-    t->cur = et_net_alloc(t->sizes, t->nl);
+    for (int j = 0; j < t->cfg.starts; j++)
+        t->cur[j] = et_net_alloc(t->sizes, t->nl);
     t->best_x = et_calloc(dim, sizeof(double));
     t->x0 = et_calloc(dim, sizeof(double));
     et_data cal = et_samples_data(&t->pool);
@@ -674,25 +843,63 @@ static int setup_search(trainer *t)
         et_fitness_calibrate(t->g, t->x0, &cal);
     }
 
-    et_opt_params p;
-    opt_params(t, &p);
-    t->opt = et_opt_alloc(t->cfg.algo, dim, &p);
-    if (!t->opt)
-        return -1; /* check_search tried the same allocation */
-    double *grid = et_malloc(dim * sizeof(double));
+    t->n_starts = t->cfg.starts;
+    t->n_alive = t->n_starts;
+    t->gs[0] = t->g;
+    double *grid = et_malloc(dim * sizeof(double)), *xj = et_malloc(dim * sizeof(double));
     et_genome_grid(t->g, t->cfg.bias_step, grid);
-    et_opt_set_grid(t->opt, grid);
+    size_t cap = 0;
+    int rc = 0;
+    for (int j = 0; j < t->n_starts && rc == 0; j++) {
+        et_opt_params p;
+        opt_params(t, j, &p);
+        t->opt[j] = et_opt_alloc(t->cfg.algo, dim, &p);
+        t->alive[j] = 1;
+        t->start_best[j] = INFINITY;
+        if (!t->opt[j]) {
+            rc = -1; /* check_search tried the same allocation */
+            break;
+        }
+        /* Each start is calibrated on its own start weights, as a run of
+         * its own would be: start 0's per-channel scales do not fit another
+         * start's weights. From a warm start they all begin at its point,
+         * with its calibration, and differ in their random streams. */
+        memcpy(xj, t->x0, dim * sizeof(double));
+        if (j > 0) {
+            t->gs[j] = et_genome_alloc(t->sizes, t->nl, t->cfg.ridge_output, t->cfg.scale_search,
+                                       err, sizeof err);
+            if (!t->gs[j]) {
+                rc = -1;
+                break;
+            }
+            t->gs[j]->per_layer = t->g->per_layer;
+            if (t->resume) {
+                /* the calibration comes back with the checkpoint */
+            } else if (!strcmp(t->cfg.init, "none")) {
+                et_genome_init(t->gs[j], start_seed(t, j), t->cfg.init_weight_sd, xj);
+                et_fitness_calibrate(t->gs[j], xj, &cal);
+            } else {
+                double *cb = et_malloc(genome_cal_bytes(t->g));
+                genome_cal_write(t->g, cb);
+                genome_cal_read(t->gs[j], (const unsigned char *)cb);
+                free(cb);
+            }
+        }
+        et_opt_set_grid(t->opt[j], grid);
+        if (et_opt_set_x0(t->opt[j], xj, t->cfg.sigma0) != 0 ||
+            (t->cfg.margin != 0 && et_opt_set_margin(t->opt[j], t->cfg.margin) != 0))
+            rc = -1;
+        cap += et_opt_lambda_max(t->opt[j]);
+    }
     free(grid);
-    if (et_opt_set_x0(t->opt, t->x0, t->cfg.sigma0) != 0)
-        return -1;
-    if (t->cfg.margin != 0 && et_opt_set_margin(t->opt, t->cfg.margin) != 0)
+    free(xj);
+    if (rc != 0)
         return -1;
     t->st.best_loss = INFINITY;
     t->st.best_trans = NAN;
     for (int k = 0; k < 6; k++)
         t->st.best_rmse[k] = NAN;
     memcpy(t->best_x, t->x0, dim * sizeof(double));
-    size_t cap = et_opt_lambda_max(t->opt);
     t->X = et_malloc(sizeof(double) * cap * dim);
     t->loss = et_malloc(sizeof(double) * cap);
     return 0;
@@ -723,12 +930,13 @@ static int setup_state(trainer *t)
             t->log = fopen(t->log_path, "a");
         }
     } else if (root) {
-        et_errors e;
-        validate(t, t->x0, &e);
         t->log = fopen(t->log_path, "w");
         if (t->log) {
-            fputs(log_header, t->log);
-            log_row(t, NAN, NAN, &e);
+            fprintf(t->log, "%s%s\n", log_header, t->n_starts > 1 ? ",start" : "");
+            et_errors e[ET_MAX_STARTS];
+            validate(t, e);
+            for (int j = 0; j < t->n_starts; j++)
+                log_row(t, j, NAN, NAN, &e[j]);
         }
     }
     if (root && !t->log) {
@@ -743,14 +951,49 @@ static int setup_state(trainer *t)
     return 0;
 }
 
-/* Candidates [lo, hi) of this rank: asked and scored here, in parallel. */
+/* Candidates [lo, hi) of this rank, numbered across the live starts (start
+ * j's are [off[j], off[j + 1])): asked and scored here, in parallel. */
 static void score_share(trainer *t, size_t lo, size_t hi, const et_data *mb)
 {
     size_t dim = t->g->dim;
-#pragma omp parallel for schedule(static) num_threads(t->threads)
-    for (size_t k = lo; k < hi; k++)
-        et_opt_ask_one(t->opt, k, t->X + k * dim);
-    et_fitness_eval_all(t->fit, t->X + lo * dim, hi - lo, mb, t->loss + lo);
+    /* Asked and scored in one parallel loop: one wake-up of the waiting
+     * threads per generation, not two. */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(t->threads)
+    for (size_t k = lo; k < hi; k++) {
+        int j = 0, tid = et_thread_num();
+        while (k >= t->off[j + 1])
+            j++;
+        et_opt_ask_one(t->opt[j], k - t->off[j], t->X + k * dim);
+        t->loss[k] = et_fitness_eval_as(t->fit, t->gs[j], t->X + k * dim, mb, tid, NULL);
+    }
+}
+
+/* Drops the worse half of the live starts (by best validated loss; ties
+ * keep the lower number), keeping ceil(n / 2). Rank 0 alone validates, so
+ * its choice is sent to every rank. */
+static void halve(trainer *t)
+{
+    int keep = 0;
+    if (et_dist_rank() == 0) {
+        int live[ET_MAX_STARTS], n = 0;
+        for (int j = 0; j < t->n_starts; j++)
+            if (t->alive[j])
+                live[n++] = j;
+        for (int a = 1; a < n; a++) /* insertion sort: stable, n <= 16 */
+            for (int b = a; b > 0 && t->start_best[live[b]] < t->start_best[live[b - 1]]; b--) {
+                int x = live[b];
+                live[b] = live[b - 1];
+                live[b - 1] = x;
+            }
+        for (int a = 0; a < (n + 1) / 2; a++)
+            keep |= 1 << live[a];
+    }
+    et_dist_bcast_int(&keep);
+    t->n_alive = 0;
+    for (int j = 0; j < t->n_starts; j++) {
+        t->alive[j] = (keep >> j) & 1;
+        t->n_alive += t->alive[j];
+    }
 }
 
 enum { STOP_NONE = 0, STOP_SIGNAL = 1, STOP_TIME = 2, STOP_ERROR = 4 };
@@ -761,7 +1004,10 @@ enum { STOP_NONE = 0, STOP_SIGNAL = 1, STOP_TIME = 2, STOP_ERROR = 4 };
 static int train_loop(trainer *t)
 {
     int root = et_dist_rank() == 0;
-    size_t cap_lambda = et_opt_lambda_max(t->opt);
+    size_t cap_lambda = 0;
+    for (int j = 0; j < t->n_starts; j++)
+        cap_lambda =
+            et_opt_lambda_max(t->opt[j]) > cap_lambda ? et_opt_lambda_max(t->opt[j]) : cap_lambda;
     double *sorted = et_malloc(sizeof(double) * cap_lambda);
     double rate_t = now_s(), rate = 0;
     uint64_t rate_e = t->st.evals;
@@ -792,36 +1038,58 @@ static int train_loop(trainer *t)
             break;
         if (t->cfg.max_evals > 0 && t->st.evals >= (uint64_t)t->cfg.max_evals)
             break;
-        et_opt_stop s = et_opt_test(t->opt);
+        et_opt_stop s = ET_OPT_RUNNING;
+        for (int j = 0; j < t->n_starts && s == ET_OPT_RUNNING; j++)
+            if (t->alive[j])
+                s = et_opt_test(t->opt[j]);
         if (s != ET_OPT_RUNNING) {
             why = et_opt_stop_name(s);
             break;
         }
         uint64_t gen = t->st.generation;
-        et_opt_set_step_floor(t->opt, floor_at(t, gen));
-        size_t lambda = et_opt_lambda(t->opt), lo, hi;
-        et_dist_share(lambda, &lo, &hi);
+        size_t total = 0;
+        for (int j = 0; j < t->n_starts; j++) {
+            t->off[j] = total;
+            if (t->alive[j]) {
+                et_opt_set_step_floor(t->opt[j], floor_at(t, gen));
+                total += et_opt_lambda(t->opt[j]);
+            }
+        }
+        t->off[t->n_starts] = total;
+        size_t lo, hi;
+        et_dist_share(total, &lo, &hi);
         et_data mb = draw_minibatch(t, gen);
         score_share(t, lo, hi, &mb);
-        et_dist_allgather(t->loss, lambda);
-        if (et_opt_tell(t->opt, t->loss, lambda) < 0) {
+        et_dist_allgather(t->loss, total);
+        int told = 0;
+        for (int j = 0; j < t->n_starts && told == 0; j++)
+            if (t->alive[j])
+                told = et_opt_tell(t->opt[j], t->loss + t->off[j], t->off[j + 1] - t->off[j]);
+        if (told < 0) {
             rc = ET_EXIT_INPUT; /* every rank fails alike: same state, same values */
             why = "error";
             break;
         }
         t->st.generation++;
-        t->st.evals += lambda;
-        if (!root)
-            continue;
-        if (t->st.generation % (uint64_t)t->cfg.valid_every == 0) {
-            memcpy(sorted, t->loss, lambda * sizeof(double));
-            qsort(sorted, lambda, sizeof(double), cmp_d);
-            et_errors e;
-            validate(t, et_opt_mean(t->opt), &e);
-            log_row(t, sorted[0], sorted[lambda / 2], &e);
+        t->st.evals += total;
+        if (root && t->st.generation % (uint64_t)t->cfg.valid_every == 0) {
+            et_errors e[ET_MAX_STARTS];
+            validate(t, e);
+            for (int j = 0; j < t->n_starts; j++) {
+                if (!t->alive[j])
+                    continue;
+                size_t lam = t->off[j + 1] - t->off[j];
+                memcpy(sorted, t->loss + t->off[j], lam * sizeof(double));
+                qsort(sorted, lam, sizeof(double), cmp_d);
+                log_row(t, j, sorted[0], sorted[lam / 2], &e[j]);
+            }
             if (log_failed(t))
                 flags |= STOP_ERROR;
         }
+        if (t->n_alive > 1 && t->st.generation % (uint64_t)t->cfg.halving_generations == 0)
+            halve(t);
+        if (!root)
+            continue;
         if (t->st.generation % (uint64_t)t->cfg.checkpoint_every == 0 && save_checkpoint(t) != 0)
             flags |= STOP_ERROR;
         double nw = now_s();
@@ -841,10 +1109,13 @@ static int train_loop(trainer *t)
     if (save_checkpoint(t) != 0)
         return ET_EXIT_INPUT;
     progress(t, 1, rate);
+    char won[32] = "";
+    if (t->n_starts > 1)
+        snprintf(won, sizeof won, " (start %llu)", (unsigned long long)t->st.best_start);
     et_info("evotrain: %s after %llu generations, %llu evaluations; best validation at "
-            "generation %llu: %.3f mm, %.2f/%.2f/%.2f deg (RMSE); run in %s\n",
+            "generation %llu%s: %.3f mm, %.2f/%.2f/%.2f deg (RMSE); run in %s\n",
             why, (unsigned long long)t->st.generation, (unsigned long long)t->st.evals,
-            (unsigned long long)t->st.best_generation, t->st.best_trans, t->st.best_rmse[3],
+            (unsigned long long)t->st.best_generation, won, t->st.best_trans, t->st.best_rmse[3],
             t->st.best_rmse[4], t->st.best_rmse[5], t->dir);
     return rc;
 }

@@ -12,6 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 int et_verbosity = 1;
 
 char *et_error_capture;
@@ -237,4 +241,13 @@ int et_parse_long(const char *s, long *out)
         return -1;
     *out = v;
     return 0;
+}
+
+int et_thread_num(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
 }

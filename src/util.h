@@ -55,4 +55,8 @@ int et_fsync_dir_of(const char *path);
 int et_parse_double(const char *s, double *out);
 int et_parse_long(const char *s, long *out);
 
+/* This thread's number in the enclosing OpenMP team (0 outside one, or
+ * without OpenMP): the index of its workspace. */
+int et_thread_num(void);
+
 #endif

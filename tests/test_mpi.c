@@ -74,6 +74,34 @@ static void test_ranks_identical(void **state)
     free(ref);
 }
 
+/* Raced starts: rank 0 alone validates and decides each halving for all;
+ * 3 ranks give the log and the network of one process. */
+static void test_starts_ranks(void **state)
+{
+    (void)state;
+    if (!mpi_bin) {
+        skip();
+        return;
+    }
+    char cfg[300];
+    snprintf(cfg, sizeof cfg, "%s/starts.ini", tmp);
+    assert_int_equal(tiny_with(cfg, "starts = 3\nhalving_generations = 15\n"), 0);
+    assert_int_equal(run("%s --config %s --out %s --name s1 -q", bin, cfg, tmp), 0);
+    assert_int_equal(
+        run("%s -n 3 %s --config %s --out %s --name s3 -q --threads 1", mpirun, mpi_bin, cfg, tmp),
+        0);
+    char *a = net_of("s1"), *b = net_of("s3");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    assert_int_equal(run("cut -d, -f1,2,4- %s/s1/log.csv > %s/s1.log && "
+                         "cut -d, -f1,2,4- %s/s3/log.csv | cmp -s - %s/s1.log",
+                         tmp, tmp, tmp, tmp),
+                     0);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -126,6 +154,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ranks_identical),
+        cmocka_unit_test(test_starts_ranks),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 /* The command's exit status, or -1 if it did not exit normally. */
@@ -36,6 +37,25 @@ __attribute__((unused)) static char *slurp(const char *path, size_t *len)
     if (len)
         *len = got;
     return b;
+}
+
+/* tests/data/tiny.ini with lines ("key = value\n"...) at the top of its
+ * [train] section, written to path. 0, or -1. */
+__attribute__((unused)) static int tiny_with(const char *path, const char *lines)
+{
+    char *t = slurp("tests/data/tiny.ini", NULL);
+    char *at = t ? strstr(t, "[train]\n") : NULL;
+    FILE *f = at ? fopen(path, "w") : NULL;
+    if (!f) {
+        free(t);
+        return -1;
+    }
+    at += strlen("[train]\n");
+    fwrite(t, 1, (size_t)(at - t), f);
+    fputs(lines, f);
+    fputs(at, f);
+    free(t);
+    return fclose(f) == 0 ? 0 : -1;
 }
 
 #endif
