@@ -672,6 +672,16 @@ static int check_search(trainer *t)
         et_error(t->cfg.path, 0, "[network] %s", err);
         return -1;
     }
+    /* A halving before a start's first validation would judge it on
+     * nothing. */
+    if (t->cfg.starts > 1 && t->cfg.halving_generations < t->cfg.valid_every) {
+        et_error(t->cfg.path, 0,
+                 "[train] halving_generations = %ld is less than valid_every = %d: the starts "
+                 "would be halved before they are validated",
+                 t->cfg.halving_generations, t->cfg.valid_every);
+        et_genome_free(g);
+        return -1;
+    }
     et_opt_params p;
     opt_params(t, 0, &p);
     /* An unknown name gets one message, with the file; other refusals come
