@@ -20,7 +20,7 @@ enum {
     ET_CKPT_OPT = 3,    /* the optimizer's state (et_opt_save) */
     ET_CKPT_BEST = 4,   /* the best network so far (et_net_write) */
     ET_CKPT_GENOME = 5, /* calibration of the genome decoding */
-    ET_CKPT_BESTX = 6,  /* the genome of the best network */
+    ET_CKPT_BESTX = 6,  /* the genome of the best network (its start's calibration) */
     ET_CKPT_STARTS = 7  /* with starts > 1, instead of ET_CKPT_OPT: every start */
 };
 

@@ -215,11 +215,9 @@ static int set_value(et_config *cfg, const key_spec *k, const char *v, char *err
         int cnt = 0, bad = 0;
         char *dup = et_strdup(v), *save = NULL;
         for (char *t = strtok_r(dup, " ,\t", &save); t && !bad; t = strtok_r(NULL, " ,\t", &save)) {
-            if (cnt == 3 || et_parse_double(t, &d) != 0 || d < k->lo || d > k->hi) {
-                bad = 1;
-                break;
-            }
-            tmp[cnt++] = d;
+            bad = cnt == 3 || et_parse_double(t, &d) != 0 || d < k->lo || d > k->hi;
+            if (!bad)
+                tmp[cnt++] = d;
         }
         free(dup);
         if (bad || cnt != 3) {

@@ -8,10 +8,6 @@
 #include "batch.h"
 #include "util.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #define MAXH 256 /* features of the ridge fit: last hidden width + 1 */
 #define NB 256   /* samples per block of the normal sums */
 
@@ -150,6 +146,17 @@ normal_block(const uint8_t *H, size_t ldh, unsigned nh, const int32_t *T, size_t
  * 16-bit lanes, two products summed exactly per 32-bit lane, so every sum is
  * the same integer as normal_block's. W: room for (nh + no) * NB int16,
  * 64-byte aligned. */
+/* Sum over V vectors of a[v] . b[v * bstep], pairs of 16-bit products per
+ * 32-bit lane (bstep 0: b is one vector, e.g. all ones for a plain sum). */
+__attribute__((target("avx512f,avx512bw"))) static inline int32_t
+dot_bw(const __m512i *a, const __m512i *b, size_t bstep, unsigned V)
+{
+    __m512i acc = _mm512_setzero_si512();
+    for (unsigned v = 0; v < V; v++)
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(a[v], b[v * bstep]));
+    return _mm512_reduce_add_epi32(acc);
+}
+
 __attribute__((target("avx512f,avx512bw"))) static void
 normal_block_bw(const uint8_t *H, size_t ldh, unsigned nh, const int32_t *T, size_t ldt,
                 unsigned no, int64_t *G, int64_t *R, int16_t *W)
@@ -171,31 +178,14 @@ normal_block_bw(const uint8_t *H, size_t ldh, unsigned nh, const int32_t *T, siz
     const __m512i one = _mm512_set1_epi16(1);
     for (unsigned i = 0; i < nh; i++) {
         const __m512i *hi = w + (size_t)i * V;
-        __m512i acc = _mm512_setzero_si512();
-        for (unsigned v = 0; v < V; v++)
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(hi[v], one));
-        G[i * p + nh] += _mm512_reduce_add_epi32(acc);
-        for (unsigned j = i; j < nh; j++) {
-            const __m512i *hj = w + (size_t)j * V;
-            acc = _mm512_setzero_si512();
-            for (unsigned v = 0; v < V; v++)
-                acc = _mm512_add_epi32(acc, _mm512_madd_epi16(hi[v], hj[v]));
-            G[i * p + j] += _mm512_reduce_add_epi32(acc);
-        }
-        for (unsigned k = 0; k < no; k++) {
-            const __m512i *tk = t + (size_t)k * V;
-            acc = _mm512_setzero_si512();
-            for (unsigned v = 0; v < V; v++)
-                acc = _mm512_add_epi32(acc, _mm512_madd_epi16(hi[v], tk[v]));
-            R[i * no + k] += _mm512_reduce_add_epi32(acc);
-        }
+        G[i * p + nh] += dot_bw(hi, &one, 0, V);
+        for (unsigned j = i; j < nh; j++)
+            G[i * p + j] += dot_bw(hi, w + (size_t)j * V, 1, V);
+        for (unsigned k = 0; k < no; k++)
+            R[i * no + k] += dot_bw(hi, t + (size_t)k * V, 1, V);
     }
-    for (unsigned k = 0; k < no; k++) {
-        __m512i acc = _mm512_setzero_si512();
-        for (unsigned v = 0; v < V; v++)
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(t[k * V + v], one));
-        R[nh * no + k] += _mm512_reduce_add_epi32(acc);
-    }
+    for (unsigned k = 0; k < no; k++)
+        R[nh * no + k] += dot_bw(t + (size_t)k * V, &one, 0, V);
 }
 
 #endif
