@@ -364,30 +364,59 @@ void et_fitness_eval_all(et_fitness *f, const double *x, size_t count, const et_
     }
 }
 
-void et_fitness_errors(et_fitness *f, const et_net *net, const et_data *d, int tid, et_errors *e)
+/* Exact squared-error sums per output of net on samples [s0, s0 + n) of d
+ * (n <= max_batch), on workspace tid. */
+static void chunk_ss(et_fitness *f, const et_net *net, const et_data *d, size_t s0, size_t n,
+                     int tid, double *ss)
 {
     ws *w = &f->w[tid];
-    double ss[16];
+    et_data c = {d->X + s0, d->T + s0, n, d->ld};
+    et_batch_forward(&net->net, c.X, c.ld, c.n, w->Y, f->ld, w->bws);
+    loss_of(f, w->Y, f->ld, &c, ss);
+}
+
+static void errors_of(const et_fitness *f, const double *ss, size_t n, et_errors *e)
+{
     memset(e, 0, sizeof *e);
+    double loss = 0, tsum = 0;
+    for (unsigned k = 0; k < f->n_out && k < 16; k++) {
+        e->rmse[k] = sqrt(ss[k] / (double)n) / 100.0;
+        loss += f->weight[k] * ss[k];
+        if (k < 3)
+            tsum += ss[k];
+    }
+    e->trans_rmse = sqrt(tsum / (double)n) / 100.0;
+    e->loss = loss / ((double)n * 1e4);
+}
+
+void et_fitness_errors(et_fitness *f, const et_net *net, const et_data *d, int tid, et_errors *e)
+{
+    double ss[16], acc_ss[16] = {0};
     /* Validation sets may be larger than the minibatch: go in chunks. */
-    double acc_ss[16] = {0};
     for (size_t s0 = 0; s0 < d->n; s0 += f->max_batch) {
-        et_data c = {d->X + s0, d->T + s0, d->n - s0 < f->max_batch ? d->n - s0 : f->max_batch,
-                     d->ld};
-        et_batch_forward(&net->net, c.X, c.ld, c.n, w->Y, f->ld, w->bws);
-        loss_of(f, w->Y, f->ld, &c, ss);
+        chunk_ss(f, net, d, s0, d->n - s0 < f->max_batch ? d->n - s0 : f->max_batch, tid, ss);
         for (unsigned k = 0; k < f->n_out; k++)
             acc_ss[k] += ss[k];
     }
-    double loss = 0, tsum = 0;
-    for (unsigned k = 0; k < f->n_out && k < 16; k++) {
-        e->rmse[k] = sqrt(acc_ss[k] / (double)d->n) / 100.0;
-        loss += f->weight[k] * acc_ss[k];
-        if (k < 3)
-            tsum += acc_ss[k];
+    errors_of(f, acc_ss, d->n, e);
+}
+
+void et_fitness_errors_all(et_fitness *f, const et_net *net, const et_data *d, et_errors *e)
+{
+    size_t nc = (d->n + f->max_batch - 1) / f->max_batch;
+    double *ss = et_calloc(nc * 16, sizeof(double)), acc_ss[16] = {0};
+#pragma omp parallel for schedule(dynamic, 1) num_threads(f->threads)
+    for (size_t c = 0; c < nc; c++) {
+        size_t s0 = c * f->max_batch;
+        chunk_ss(f, net, d, s0, d->n - s0 < f->max_batch ? d->n - s0 : f->max_batch,
+                 et_thread_num(), ss + c * 16);
     }
-    e->trans_rmse = sqrt(tsum / (double)d->n) / 100.0;
-    e->loss = loss / ((double)d->n * 1e4);
+    /* Integer-valued sums below 2^53: exact, so the order cannot matter. */
+    for (size_t c = 0; c < nc; c++)
+        for (unsigned k = 0; k < f->n_out; k++)
+            acc_ss[k] += ss[c * 16 + k];
+    free(ss);
+    errors_of(f, acc_ss, d->n, e);
 }
 
 /* The q-quantile of v (n values; v is reordered). */

@@ -62,5 +62,8 @@ typedef struct et_errors {
     double loss;
 } et_errors;
 void et_fitness_errors(et_fitness *f, const et_net *net, const et_data *d, int tid, et_errors *e);
+/* The same on every workspace in parallel (OpenMP; not from inside a
+ * parallel region): the same bits as et_fitness_errors. */
+void et_fitness_errors_all(et_fitness *f, const et_net *net, const et_data *d, et_errors *e);
 
 #endif
