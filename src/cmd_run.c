@@ -67,11 +67,18 @@ int cmd_export(int argc, char **argv)
     char prov[512], input_doc[256], won[48] = "";
     if (r.cfg.starts > 1)
         snprintf(won, sizeof won, " of start %llu", (unsigned long long)r.st.best_start);
+    /* The validation errors of the network exported: the polished one's
+     * when the polish improved on the search. */
+    const double *rm = r.polished ? r.polish_valid.rmse : r.st.best_rmse;
+    double trans = r.polished ? r.polish_valid.trans_rmse : r.st.best_trans;
+    char pol[64] = "";
+    if (r.polished)
+        snprintf(pol, sizeof pol, ", polished in %llu sweeps", (unsigned long long)r.polish.sweep);
     snprintf(prov, sizeof prov,
-             "Made by evotrain from run %s (seed %llu, generation %llu%s; validation RMSE "
+             "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation RMSE "
              "%.3f mm, %.2f/%.2f/%.2f deg).",
              dir, (unsigned long long)r.cfg.seed, (unsigned long long)r.st.best_generation, won,
-             r.st.best_trans, r.st.best_rmse[3], r.st.best_rmse[4], r.st.best_rmse[5]);
+             pol, trans, rm[3], rm[4], rm[5]);
     snprintf(input_doc, sizeof input_doc, "%zu raw ADC counts (int16) in the order %s, %s, ..., %s",
              ni, sim_reading_name(r.cfg.sim, 0), sim_reading_name(r.cfg.sim, 1),
              sim_reading_name(r.cfg.sim, ni - 1));

@@ -87,6 +87,11 @@ static const key_spec schema[] = {
     {"train", "max_generations", T_LONG, F(max_generations), "0", 0, 1e12, NULL,
      "generation budget (0: none)"},
     {"train", "max_evals", T_LONG, F(max_evals), "0", 0, 1e15, NULL, "evaluation budget (0: none)"},
+    {"train", "polish_sweeps", T_INT, F(polish_sweeps), "0", 0, 100000, NULL,
+     "after the search, sweeps of integer coordinate descent over the best network, scored on "
+     "the whole pool (0: none; ends early when a sweep changes nothing)"},
+    {"train", "polish_s", T_DOUBLE, F(polish_s), "0", 0, 1e7, NULL,
+     "seconds of time_limit_s kept for the polish: the search stops that much earlier"},
     {"train", "checkpoint_every", T_INT, F(checkpoint_every), "1000", 1, 1000000, NULL,
      "generations between checkpoints"},
     {"train", "valid_every", T_INT, F(valid_every), "10", 1, 1000000, NULL,
@@ -466,9 +471,27 @@ int et_config_default_line(const char *line)
 {
     for (size_t i = 0; i < N_SCHEMA; i++) {
         size_t n = strlen(schema[i].key);
-        if (!strncmp(line, schema[i].key, n) && !strncmp(line + n, " = ", 3))
-            return schema[i].type != T_DOUBLE && !strcmp(line + n + 3, schema[i].def);
+        if (strncmp(line, schema[i].key, n) || strncmp(line + n, " = ", 3))
+            continue;
+        const char *v = line + n + 3;
+        if (schema[i].type != T_DOUBLE)
+            return !strcmp(v, schema[i].def);
+        /* The dump writes doubles with %.17g: 0.1 comes back as
+         * 0.10000000000000001. */
+        char *end;
+        double x = strtod(v, &end);
+        return *end == '\0' && end != v && x == strtod(schema[i].def, NULL);
     }
+    return 0;
+}
+
+int et_config_is_budget_key(const char *key, size_t len)
+{
+    static const char *const keys[] = {"time_limit_s",  "max_generations", "max_evals",
+                                       "polish_sweeps", "polish_s",        "threads"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strlen(keys[i]) == len && !memcmp(key, keys[i], len))
+            return 1;
     return 0;
 }
 

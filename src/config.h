@@ -50,6 +50,8 @@ typedef struct et_config {
     double time_limit_s;
     long max_generations;
     long max_evals;
+    int polish_sweeps;
+    double polish_s;
     int checkpoint_every;
     int valid_every;
     double rot_weight;
@@ -66,6 +68,9 @@ void et_config_dump(const et_config *cfg, FILE *out);
  * its default value: what a configuration written before the key existed
  * means. */
 int et_config_default_line(const char *line);
+/* 1 if key (len bytes, not terminated) is one a resume may change: the
+ * budget, the polish after it, the thread count. */
+int et_config_is_budget_key(const char *key, size_t len);
 /* Every key with its default, range and one line of documentation. */
 void et_config_doc(FILE *out);
 

@@ -160,9 +160,22 @@ static void section_config(FILE *o, const et_run *r)
             hi[0], lo[1], hi[1], lo[2], hi[2], lo[3], hi[3], lo[4], hi[4], lo[5], hi[5]);
     fprintf(o,
             "| progress | %llu generations, %llu evaluations, %.1f s; best validated network "
-            "from generation %llu%s |\n\n",
+            "from generation %llu%s |\n",
             (unsigned long long)r->st.generation, (unsigned long long)r->st.evals, r->st.elapsed_s,
             (unsigned long long)r->st.best_generation, won);
+    if (r->has_polish)
+        fprintf(o,
+                "| polish | %llu sweeps of integer coordinate descent on the pool%s, %llu of %llu "
+                "moves kept; validation %.3f mm, %.2f/%.2f/%.2f deg against the search's %.3f "
+                "mm, %.2f/%.2f/%.2f deg: %s |\n",
+                (unsigned long long)r->polish.sweep, r->polish.done ? " (converged)" : "",
+                (unsigned long long)r->polish.changes, (unsigned long long)r->polish.trials,
+                r->polish_valid.trans_rmse, r->polish_valid.rmse[3], r->polish_valid.rmse[4],
+                r->polish_valid.rmse[5], r->st.best_trans, r->st.best_rmse[3], r->st.best_rmse[4],
+                r->st.best_rmse[5],
+                r->polished ? "the network below is the polished one"
+                            : "the search's network kept");
+    fputc('\n', o);
     fprintf(o, "Every key with its value: [config.ini](config.ini); the training log: "
                "[log.csv](log.csv).\n\n");
 }

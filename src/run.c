@@ -181,7 +181,6 @@ static int same_config(const et_run *r, const char *kp, const char *cp)
     FILE *f = open_memstream(&b, &blen);
     et_config_dump(&r->cfg, f);
     fclose(f);
-    static const char *const budget[] = {"time_limit_s", "max_generations", "max_evals", "threads"};
     int rc = 0;
     const char *sec = "";
     size_t slen = 0;
@@ -192,9 +191,7 @@ static int same_config(const et_run *r, const char *kp, const char *cp)
             slen = n;
             continue;
         }
-        int skip = k == n;
-        for (size_t i = 0; i < sizeof budget / sizeof budget[0]; i++)
-            skip |= strlen(budget[i]) == k && !memcmp(l, budget[i], k);
+        int skip = k == n || et_config_is_budget_key(l, k);
         const char *other = skip ? NULL : find_line(b, sec, slen, l, k, &bn);
         if (other && (bn != n || memcmp(other, l, n))) {
             et_error(kp, 0,
@@ -239,6 +236,24 @@ int et_run_open(const char *dir, et_run *r)
     if (evonet_validate(&r->best->net, err, sizeof err) != 0) {
         et_error(kp, 0, "the network in the checkpoint is invalid: %s", err);
         goto out;
+    }
+    if ((p = et_ckpt_get(&r->ck, ET_CKPT_POLISH, &len))) {
+        int validated;
+        et_net *pn = et_polish_section_read(p, len, r->best, &r->polish, &validated,
+                                            &r->polish_valid, err, sizeof err);
+        if (!pn) {
+            et_error(kp, 0, "checkpoint: %s", err);
+            goto out;
+        }
+        /* A polish still under way (interrupted) is not a result yet. */
+        r->has_polish = validated;
+        r->polished = validated && r->polish_valid.loss < r->st.best_loss;
+        if (r->polished) {
+            et_net_free(r->best);
+            r->best = pn;
+        } else {
+            et_net_free(pn);
+        }
     }
     rc = 0;
 out:

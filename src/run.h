@@ -18,6 +18,7 @@
 #include "config.h"
 #include "fitness.h"
 #include "genome.h"
+#include "polish.h"
 
 #define ET_VALID_BASE (UINT64_C(1) << 40)
 #define ET_EVAL_BASE (UINT64_C(1) << 41)
@@ -52,13 +53,18 @@ et_data et_samples_data(const et_samples *s);
  * then the hidden layers, then the 6 pose outputs. Returns the layer count. */
 unsigned et_net_sizes(const et_config *cfg, unsigned *sizes); /* EVONET_MAX_LAYERS + 1 */
 
-/* An opened run: its configuration, checkpoint and best network. */
+/* An opened run: its configuration, checkpoint and best network: the
+ * polished one when the polish after the search ended and validated
+ * better than the search's best (polished is then 1). */
 typedef struct et_run {
     char *dir;
     et_config cfg;
     et_ckpt ck;
     et_train_state st;
     et_net *best;
+    int has_polish, polished; /* a polish ended; its network is best */
+    et_polish polish;
+    et_errors polish_valid;
 } et_run;
 
 int et_run_open(const char *dir, et_run *r); /* 0, or -1 reported */

@@ -31,6 +31,7 @@
 #include "fitness.h"
 #include "genome.h"
 #include "opt.h"
+#include "polish.h"
 #include "run.h"
 #include "sim.h"
 #include "util.h"
@@ -137,16 +138,6 @@ static int parse_args(int argc, char **argv, train_opts *o)
     return 0;
 }
 
-/* The keys a resumed run may change: its budget and its thread count. */
-static int is_budget_key(const char *key)
-{
-    static const char *const keys[] = {"time_limit_s", "max_generations", "max_evals", "threads"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (!strcmp(key, keys[i]))
-            return 1;
-    return 0;
-}
-
 static char *dump_string(const et_config *cfg)
 {
     char *buf = NULL;
@@ -158,12 +149,13 @@ static char *dump_string(const et_config *cfg)
 }
 
 /* A key that evotrain gained after the run's configuration a was written,
- * at its default: the run means exactly that, so it does not stop a resume. */
-static int new_key_at_default(const char *a, const char *line)
+ * at its default (the run means exactly that) or a budget key (a resume may
+ * set those anyway): it does not stop a resume. */
+static int new_key_allowed(const char *a, const char *line)
 {
-    if (!et_config_default_line(line))
-        return 0;
     size_t k = strcspn(line, " =");
+    if (!et_config_default_line(line) && !et_config_is_budget_key(line, k))
+        return 0;
     for (const char *p = a; *p;) {
         if (!strncmp(p, line, k) && !strncmp(p + k, " = ", 3))
             return 0;
@@ -174,7 +166,7 @@ static int new_key_at_default(const char *a, const char *line)
 }
 
 /* 0 if b differs from a at most in budget keys and in keys new since a was
- * written (at their defaults); otherwise -1 with the first differing key
+ * written (at their defaults, or budget keys); otherwise -1 with the first differing key
  * reported. */
 static int compare_configs(const char *a, const char *b, const char *bpath)
 {
@@ -183,7 +175,7 @@ static int compare_configs(const char *a, const char *b, const char *bpath)
     char section[128] = "";
     int rc = 0;
     while (la || lb) {
-        if (lb && (!la || strcmp(la, lb)) && new_key_at_default(a, lb)) {
+        if (lb && (!la || strcmp(la, lb)) && new_key_allowed(a, lb)) {
             lb = strtok_r(NULL, "\n", &sb);
             continue;
         }
@@ -197,14 +189,12 @@ static int compare_configs(const char *a, const char *b, const char *bpath)
         if (la[0] == '[')
             snprintf(section, sizeof section, "%s", la);
         if (strcmp(la, lb)) {
-            char key[128];
-            size_t k = strcspn(la, " =");
-            snprintf(key, sizeof key, "%.*s", (int)k, la);
-            if (!is_budget_key(key)) {
+            int k = la[0] == '[' ? 0 : (int)strcspn(la, " =");
+            if (!et_config_is_budget_key(la, (size_t)k)) {
                 et_error(bpath, 0,
-                         "%s %s differs from the run's configuration: refusing to "
+                         "%s %.*s differs from the run's configuration: refusing to "
                          "resume (only the budget and threads may change)",
-                         section, la[0] == '[' ? "section" : key);
+                         section, k ? k : 7, k ? la : "section");
                 rc = -1;
                 break;
             }
@@ -252,6 +242,13 @@ typedef struct trainer {
     double *X, *loss, *x0;
     et_net *best, *cur[ET_MAX_STARTS]; /* cur[j]: start j's last validated network */
     double *best_x;
+    /* The polish of best after the search (polish.h): active from its
+     * start until the search moves on again; polished is its network,
+     * pol_valid its validation once the polish ended. */
+    int pol_active, pol_validated;
+    et_polish pol;
+    et_net *polished;
+    et_errors pol_valid;
     et_train_state st;
     FILE *log;
     int threads;
@@ -281,6 +278,7 @@ static void trainer_free(trainer *t)
     free(t->x0);
     free(t->best_x);
     et_net_free(t->best);
+    et_net_free(t->polished);
     for (int j = 0; j < ET_MAX_STARTS; j++)
         et_net_free(t->cur[j]);
     if (t->log)
@@ -423,6 +421,12 @@ static int save_checkpoint(trainer *t)
     et_ckpt_add(&c, ET_CKPT_GENOME, gb, n);
     free(gb);
     et_ckpt_add(&c, ET_CKPT_BESTX, t->best_x, t->g->dim * sizeof(double));
+    if (t->pol_active) {
+        unsigned char *pb =
+            et_polish_section(&t->pol, t->pol_validated, &t->pol_valid, t->polished, &n);
+        et_ckpt_add(&c, ET_CKPT_POLISH, pb, n);
+        free(pb);
+    }
     int rc = et_ckpt_save(&c, t->ckpt_path);
     et_ckpt_free(&c);
     return rc;
@@ -488,6 +492,18 @@ static int load_checkpoint(trainer *t)
         goto out;
     }
     memcpy(t->best_x, p, len);
+    t->pol_active = 0;
+    if ((p = et_ckpt_get(&c, ET_CKPT_POLISH, &len))) {
+        et_net *pn = et_polish_section_read(p, len, t->best, &t->pol, &t->pol_validated,
+                                            &t->pol_valid, err, sizeof err);
+        if (!pn) {
+            et_error(t->ckpt_path, 0, "checkpoint: %s", err);
+            goto out;
+        }
+        et_net_copy(t->polished, pn);
+        et_net_free(pn);
+        t->pol_active = 1;
+    }
     rc = 0;
 out:
     et_ckpt_free(&c);
@@ -663,6 +679,13 @@ static void opt_params(const trainer *t, int j, et_opt_params *p)
  * than candidates are refused here. */
 static int check_search(trainer *t)
 {
+    if (t->cfg.polish_sweeps > 0 && t->cfg.time_limit_s > 0 &&
+        t->cfg.polish_s >= t->cfg.time_limit_s) {
+        et_error(t->cfg.path, 0,
+                 "[train] polish_s = %g leaves no time of time_limit_s = %g for the search",
+                 t->cfg.polish_s, t->cfg.time_limit_s);
+        return -1;
+    }
     unsigned sizes[EVONET_MAX_LAYERS + 1];
     unsigned nl = et_net_sizes(&t->cfg, sizes);
     char err[256];
@@ -837,6 +860,7 @@ static int setup_search(trainer *t)
         for (size_t k = 0; k < P; k++)
             t->pool_ts[k * SIM_POSE_DIM + i] = t->pool.T[i * P + k];
     t->best = et_net_alloc(t->sizes, t->nl);
+    t->polished = et_net_alloc(t->sizes, t->nl);
     for (int j = 0; j < t->cfg.starts; j++)
         t->cur[j] = et_net_alloc(t->sizes, t->nl);
     t->best_x = et_calloc(dim, sizeof(double));
@@ -1008,6 +1032,79 @@ static void halve(trainer *t)
 
 enum { STOP_NONE = 0, STOP_SIGNAL = 1, STOP_TIME = 2, STOP_ERROR = 4 };
 
+/* The search stops polish_s before the time limit, so that the polish fits. */
+static double search_limit_s(const trainer *t)
+{
+    return t->cfg.time_limit_s - (t->cfg.polish_sweeps > 0 ? t->cfg.polish_s : 0);
+}
+
+static void progress_polish(const trainer *t, int force)
+{
+    static double last;
+    double now = now_s();
+    int tty = isatty(STDERR_FILENO);
+    if (et_verbosity < 1 || (!force && now - last < (tty ? 0.25 : 5.0)))
+        return;
+    last = now;
+    char line[256];
+    snprintf(line, sizeof line,
+             "polish: %llu of %d sweeps done, coordinate %llu of %llu, %llu moves kept, pool "
+             "loss %.5f, %.0fs elapsed",
+             (unsigned long long)t->pol.sweep, t->cfg.polish_sweeps, (unsigned long long)t->pol.pos,
+             (unsigned long long)et_polish_coords(t->polished), (unsigned long long)t->pol.changes,
+             t->pol.loss, t->elapsed0 + (now - t->t_start));
+    if (tty)
+        fprintf(stderr, "\r%-100s", line);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+/* Rank 0, after the search: the polish of its best network on the pool,
+ * continued where a checkpoint left it. A checkpoint after every sweep; a
+ * signal checkpoints and stops, the time limit ends the polish where it is. */
+static int polish(trainer *t, const char **why)
+{
+    et_data pd = et_samples_data(&t->pool);
+    et_polisher *w = et_polisher_alloc(t->fit, &pd, t->polished);
+    int rc = ET_EXIT_OK;
+    if (!t->pol_active) {
+        et_net_copy(t->polished, t->best);
+        et_polish_init(&t->pol, w, t->polished);
+        t->pol_active = 1;
+        t->pol_validated = 0;
+    }
+    while (!t->pol.done && t->pol.sweep < (uint64_t)t->cfg.polish_sweeps) {
+        if (stop_signal) {
+            *why = "interrupted";
+            rc = ET_EXIT_INTERRUPTED;
+            break;
+        }
+        if (t->cfg.time_limit_s > 0 &&
+            t->elapsed0 + (now_s() - t->t_start) >= t->cfg.time_limit_s) {
+            *why = "time limit";
+            break;
+        }
+        if (et_polish_step(&t->pol, w, t->polished)) {
+            if (save_checkpoint(t) != 0) {
+                rc = ET_EXIT_INPUT;
+                break;
+            }
+            progress_polish(t, 1);
+        } else {
+            progress_polish(t, 0);
+        }
+    }
+    et_polisher_free(w);
+    if (isatty(STDERR_FILENO) && et_verbosity >= 1)
+        fputc('\n', stderr);
+    if (rc != ET_EXIT_OK)
+        return rc;
+    et_data vd = et_samples_data(&t->valid);
+    et_fitness_errors_all(t->fit, t->polished, &vd, &t->pol_valid);
+    t->pol_validated = 1;
+    return ET_EXIT_OK;
+}
+
 /* The generations. Every rank runs this loop in lockstep; the one
  * collective per generation (a max over the ranks' flags) both exchanges
  * the stop decision and carries rank 0's I/O failures. */
@@ -1027,7 +1124,7 @@ static int train_loop(trainer *t)
         if (stop_signal)
             flags |= STOP_SIGNAL;
         double el = t->elapsed0 + (now_s() - t->t_start);
-        if (root && t->cfg.time_limit_s > 0 && el >= t->cfg.time_limit_s)
+        if (root && t->cfg.time_limit_s > 0 && el >= search_limit_s(t))
             flags |= STOP_TIME;
         flags = et_dist_max_int(flags);
         if (flags & STOP_ERROR) {
@@ -1082,6 +1179,7 @@ static int train_loop(trainer *t)
         }
         t->st.generation++;
         t->st.evals += total;
+        t->pol_active = 0; /* the search moved on: its best is polished anew at the end */
         if (root && t->st.generation % (uint64_t)t->cfg.valid_every == 0) {
             et_errors e[ET_MAX_STARTS];
             validate(t, e);
@@ -1113,6 +1211,10 @@ static int train_loop(trainer *t)
     free(sorted);
     if (!root || rc == ET_EXIT_INPUT)
         return rc;
+    if (rc == ET_EXIT_OK && t->cfg.polish_sweeps > 0)
+        rc = polish(t, &why);
+    if (rc == ET_EXIT_INPUT)
+        return rc;
     /* No extra validation at the stop: the best network is chosen among
      * validations every valid_every generations only, so a run stopped and
      * resumed anywhere picks the same one as a run never stopped. */
@@ -1127,6 +1229,16 @@ static int train_loop(trainer *t)
             why, (unsigned long long)t->st.generation, (unsigned long long)t->st.evals,
             (unsigned long long)t->st.best_generation, won, t->st.best_trans, t->st.best_rmse[3],
             t->st.best_rmse[4], t->st.best_rmse[5], t->dir);
+    if (t->pol_validated) {
+        const et_errors *e = &t->pol_valid;
+        et_info("evotrain: polish: %llu sweeps%s, %llu of %llu moves kept; validation %.3f mm, "
+                "%.2f/%.2f/%.2f deg: %s\n",
+                (unsigned long long)t->pol.sweep, t->pol.done ? " (converged)" : "",
+                (unsigned long long)t->pol.changes, (unsigned long long)t->pol.trials,
+                e->trans_rmse, e->rmse[3], e->rmse[4], e->rmse[5],
+                e->loss < t->st.best_loss ? "the run's network"
+                                          : "not better on validation: the search's network stays");
+    }
     return rc;
 }
 

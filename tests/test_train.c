@@ -284,6 +284,71 @@ static void test_rot_axis_weight(void **state)
     free(log);
 }
 
+/* The polish after the search: the same bits on 1 and 2 threads, after a
+ * resume with a larger polish budget, and after a SIGTERM while it runs;
+ * the network exported is the polished one, not the search's. */
+static void test_polish(void **state)
+{
+    (void)state;
+    char cfg[300], cfg1[300];
+    snprintf(cfg, sizeof cfg, "%s/polish.ini", tmp);
+    snprintf(cfg1, sizeof cfg1, "%s/polish1.ini", tmp);
+    assert_int_equal(tiny_with(cfg, "polish_sweeps = 30\n"), 0);
+    assert_int_equal(tiny_with(cfg1, "polish_sweeps = 1\n"), 0);
+    assert_int_equal(run("%s --config %s --out %s --name p1 --threads 1 -q", bin, cfg, tmp), 0);
+    assert_int_equal(run("%s --config %s --out %s --name p2 --threads 2 -q", bin, cfg, tmp), 0);
+    assert_same_network("p1", "p2");
+    char ck[320];
+    snprintf(ck, sizeof ck, "%s/p1/checkpoint.bin", tmp);
+    size_t n;
+    unsigned char *sec = ckpt_section(ck, 8, &n);
+    assert_non_null(sec);
+    assert_true(n > 64);
+    assert_true(sec[0] >= 2);     /* sweeps done */
+    assert_true(sec[24] > 0);     /* moves kept */
+    assert_int_equal(sec[56], 1); /* validated */
+    free(sec);
+    /* Polished: not the network of the same run without the polish. */
+    assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name p0 -q", bin, tmp), 0);
+    char d0[300], d1[300];
+    snprintf(d0, sizeof d0, "%s/p0", tmp);
+    snprintf(d1, sizeof d1, "%s/p1", tmp);
+    char *h0 = header_of(d0), *h1 = header_of(d1);
+    assert_non_null(h0);
+    assert_non_null(h1);
+    assert_string_not_equal(strstr(h0, "#ifndef"), strstr(h1, "#ifndef"));
+    assert_non_null(strstr(h1, "polished in"));
+    free(h0);
+    free(h1);
+    /* One sweep, then the rest on resume. */
+    assert_int_equal(run("%s --config %s --out %s --name pb -q", bin, cfg1, tmp), 0);
+    assert_int_equal(run("%s --resume %s/pb --config %s -q", bin, tmp, cfg), 0);
+    assert_same_network("p1", "pb");
+    /* SIGTERM once the first sweep is checkpointed: most likely inside a
+     * later sweep. The resume ends on the same bits. */
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/ps", tmp);
+    snprintf(ck, sizeof ck, "%s/checkpoint.bin", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(bin, bin, "--config", cfg, "--out", tmp, "--name", "ps", "-q", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 5000; i++) {
+        unsigned char *s8 = ckpt_section(ck, 8, &n);
+        free(s8);
+        if (s8)
+            break;
+        usleep(1000);
+    }
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(run("%s --resume %s -q", bin, dir), 0);
+    assert_same_network("p1", "ps");
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -349,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_resume_by_budget_identical),
         cmocka_unit_test(test_kill9_resume_identical),
+        cmocka_unit_test(test_polish),
         cmocka_unit_test(test_resume_before_first_checkpoint),
         cmocka_unit_test(test_starts_race),
         cmocka_unit_test(test_rot_axis_weight),
