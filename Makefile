@@ -117,15 +117,16 @@ FAULT_TRIALS ?= 24
 test-faults: $(TST)/test_faults $(TST)/evotrain
 	ET_BIN=$(TST)/evotrain ET_FAULT_TRIALS=$(FAULT_TRIALS) $(TST)/test_faults
 
-# The release binary under valgrind: a short training run, a resume and an
-# export, each clean (no invalid access, no leak) or the target fails.
+# The release binary under valgrind: a short training run with its polish, a
+# resume (the search goes on, then a new polish) and an export, each clean (no invalid access, no leak) or the target fails.
 # OMP_WAIT_POLICY is set so that evotrain does not start itself again (see
 # main.c), which would leave valgrind watching nothing.
 VALGRIND ?= OMP_WAIT_POLICY=passive valgrind --error-exitcode=1 --leak-check=full \
             --errors-for-leak-kinds=definite,indirect --track-origins=yes -q
 test-valgrind: evotrain
 	@d=$$(mktemp -d) && trap 'rm -rf $$d' EXIT && set -e && \
-	$(VALGRIND) ./evotrain --config tests/data/tiny.ini --out $$d --name vg -q \
+	sed 's/^\[train\]$$/[train]\npolish_sweeps = 2/' tests/data/tiny.ini > $$d/vg.ini && \
+	$(VALGRIND) ./evotrain --config $$d/vg.ini --out $$d --name vg -q \
 	  --max-generations 20 && \
 	$(VALGRIND) ./evotrain --resume $$d/vg -q --max-generations 30 && \
 	$(VALGRIND) ./evotrain export $$d/vg -o $$d/vg.h -q && \

@@ -74,8 +74,9 @@ static void test_ranks_identical(void **state)
     free(ref);
 }
 
-/* Raced starts: rank 0 alone validates and decides each halving for all;
- * 3 ranks give the log and the network of one process. */
+/* Raced starts and the polish after them: rank 0 alone validates, decides
+ * each halving for all and polishes; 3 ranks give the log and the network
+ * of one process. */
 static void test_starts_ranks(void **state)
 {
     (void)state;
@@ -85,7 +86,8 @@ static void test_starts_ranks(void **state)
     }
     char cfg[300];
     snprintf(cfg, sizeof cfg, "%s/starts.ini", tmp);
-    assert_int_equal(tiny_with(cfg, "starts = 3\nhalving_generations = 15\n"), 0);
+    assert_int_equal(
+        tiny_with(cfg, "starts = 3\nhalving_generations = 15\npolish_sweeps = 4\n"), 0);
     assert_int_equal(run("%s --config %s --out %s --name s1 -q", bin, cfg, tmp), 0);
     assert_int_equal(
         run("%s -n 3 %s --config %s --out %s --name s3 -q --threads 1", mpirun, mpi_bin, cfg, tmp),

@@ -285,7 +285,7 @@ static void test_rot_axis_weight(void **state)
 }
 
 /* The polish after the search: the same bits on 1 and 2 threads, after a
- * resume with a larger polish budget, and after a SIGTERM while it runs;
+ * resume with a larger search or polish budget, and after a SIGTERM while it runs;
  * the network exported is the polished one, not the search's. */
 static void test_polish(void **state)
 {
@@ -320,6 +320,12 @@ static void test_polish(void **state)
     assert_non_null(strstr(h1, "polished in"));
     free(h0);
     free(h1);
+    /* Polished at generation 20, then resumed to 40: the search goes on
+     * and its new best is polished, as in a run never stopped. */
+    assert_int_equal(
+        run("%s --config %s --out %s --name pg --max-generations 20 -q", bin, cfg, tmp), 0);
+    assert_int_equal(run("%s --resume %s/pg --max-generations 40 -q", bin, tmp), 0);
+    assert_same_network("p1", "pg");
     /* One sweep, then the rest on resume. */
     assert_int_equal(run("%s --config %s --out %s --name pb -q", bin, cfg1, tmp), 0);
     assert_int_equal(run("%s --resume %s/pb --config %s -q", bin, tmp, cfg), 0);
