@@ -622,14 +622,34 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void progress(trainer *t, int final, double evals_rate)
+/* Whether a progress line is due: always when forced, else four a second on
+ * a terminal and one every 5 s on a pipe. */
+static int progress_due(int force, int *tty)
 {
     static double last;
     double now = now_s();
-    int tty = isatty(STDERR_FILENO);
-    if (et_verbosity < 1 || (!final && now - last < (tty ? 0.25 : 5.0)))
-        return;
+    *tty = isatty(STDERR_FILENO);
+    if (et_verbosity < 1 || (!force && now - last < (*tty ? 0.25 : 5.0)))
+        return 0;
     last = now;
+    return 1;
+}
+
+/* On a terminal the line rewrites itself; on a pipe each is a line. */
+static void progress_line(const char *line, int tty, int final)
+{
+    if (tty)
+        fprintf(stderr, "\r%-100s%s", line, final ? "\n" : "");
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+static void progress(trainer *t, int final, double evals_rate)
+{
+    int tty;
+    if (!progress_due(final, &tty))
+        return;
+    double now = now_s();
     double el = t->elapsed0 + (now - t->t_start);
     double rem = -1;
     if (t->cfg.time_limit_s > 0)
@@ -650,10 +670,7 @@ static void progress(trainer *t, int final, double evals_rate)
     if (t->n_starts > 1 && t->n_alive > 1)
         snprintf(line + strlen(line), sizeof line - strlen(line), "  %d of %d starts", t->n_alive,
                  t->n_starts);
-    if (tty)
-        fprintf(stderr, "\r%-100s%s", line, final ? "\n" : "");
-    else
-        fprintf(stderr, "%s\n", line);
+    progress_line(line, tty, final);
 }
 
 /* Start 0 is the run's seed itself, so that one start is the plain run;
@@ -1040,12 +1057,10 @@ static double search_limit_s(const trainer *t)
 
 static void progress_polish(const trainer *t, int force)
 {
-    static double last;
-    double now = now_s();
-    int tty = isatty(STDERR_FILENO);
-    if (et_verbosity < 1 || (!force && now - last < (tty ? 0.25 : 5.0)))
+    int tty;
+    if (!progress_due(force, &tty))
         return;
-    last = now;
+    double now = now_s();
     char line[256];
     snprintf(line, sizeof line,
              "polish: %llu of %d sweeps done, coordinate %llu of %llu, %llu moves kept, pool "
@@ -1053,10 +1068,7 @@ static void progress_polish(const trainer *t, int force)
              (unsigned long long)t->pol.sweep, t->cfg.polish_sweeps, (unsigned long long)t->pol.pos,
              (unsigned long long)et_polish_coords(t->polished), (unsigned long long)t->pol.changes,
              t->pol.loss, t->elapsed0 + (now - t->t_start));
-    if (tty)
-        fprintf(stderr, "\r%-100s", line);
-    else
-        fprintf(stderr, "%s\n", line);
+    progress_line(line, tty, 0);
 }
 
 /* Rank 0, after the search: the polish of its best network on the pool,
