@@ -36,18 +36,14 @@ static void put(et_ckpt *c, const void *p, size_t n)
 
 static void put_le(et_ckpt *c, uint64_t v, int bytes)
 {
-    unsigned char b[8];
-    for (int k = 0; k < bytes; k++)
-        b[k] = (unsigned char)(v >> (8 * k));
+    unsigned char b[8], *q = b;
+    et_put_le(&q, v, bytes);
     put(c, b, (size_t)bytes);
 }
 
 static uint64_t get_le(const unsigned char *p, int bytes)
 {
-    uint64_t v = 0;
-    for (int k = 0; k < bytes; k++)
-        v |= (uint64_t)p[k] << (8 * k);
-    return v;
+    return et_get_le(&p, bytes);
 }
 
 void et_ckpt_init(et_ckpt *c)

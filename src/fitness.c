@@ -141,11 +141,6 @@ normal_block(const uint8_t *H, size_t ldh, unsigned nh, const int32_t *T, size_t
 #include <immintrin.h>
 #define ET_HAVE_NORMAL_BW 1
 
-/* normal_block on a full block with AVX-512BW's VPMADDWD: activations
- * (0..255) and targets (int16: run.c clamps them to the outputs' range) as
- * 16-bit lanes, two products summed exactly per 32-bit lane, so every sum is
- * the same integer as normal_block's. W: room for (nh + no) * NB int16,
- * 64-byte aligned. */
 /* Sum over V vectors of a[v] . b[v * bstep], pairs of 16-bit products per
  * 32-bit lane (bstep 0: b is one vector, e.g. all ones for a plain sum). */
 __attribute__((target("avx512f,avx512bw"))) static inline int32_t
@@ -157,6 +152,11 @@ dot_bw(const __m512i *a, const __m512i *b, size_t bstep, unsigned V)
     return _mm512_reduce_add_epi32(acc);
 }
 
+/* normal_block on a full block with AVX-512BW's VPMADDWD: activations
+ * (0..255) and targets (int16: run.c clamps them to the outputs' range) as
+ * 16-bit lanes, two products summed exactly per 32-bit lane, so every sum is
+ * the same integer as normal_block's. W: room for (nh + no) * NB int16,
+ * 64-byte aligned. */
 __attribute__((target("avx512f,avx512bw"))) static void
 normal_block_bw(const uint8_t *H, size_t ldh, unsigned nh, const int32_t *T, size_t ldt,
                 unsigned no, int64_t *G, int64_t *R, int16_t *W)

@@ -98,32 +98,18 @@ size_t et_net_bytes(const et_net *n)
     return b;
 }
 
-static void put32(unsigned char **p, uint32_t v)
-{
-    for (int k = 0; k < 4; k++)
-        *(*p)++ = (unsigned char)(v >> (8 * k));
-}
-
-static uint32_t get32(const unsigned char **p)
-{
-    uint32_t v = 0;
-    for (int k = 0; k < 4; k++)
-        v |= (uint32_t)(*(*p)++) << (8 * k);
-    return v;
-}
-
 void et_net_write(const et_net *n, unsigned char *p)
 {
-    put32(&p, n->n_layers);
+    et_put_le(&p, n->n_layers, 4);
     for (unsigned l = 0; l <= n->n_layers; l++)
-        put32(&p, n->sizes[l]);
+        et_put_le(&p, n->sizes[l], 4);
     for (unsigned l = 0; l < n->n_layers; l++) {
         unsigned ni = n->sizes[l], no = n->sizes[l + 1];
         for (unsigned o = 0; o < no; o++)
             for (unsigned i = 0; i < ni; i++)
                 *p++ = (unsigned char)(int8_t)et_net_get_w(n, l, o, i);
         for (unsigned o = 0; o < no; o++)
-            put32(&p, (uint32_t)n->c[l][o].bias);
+            et_put_le(&p, (uint32_t)n->c[l][o].bias, 4);
         for (unsigned o = 0; o < no; o++) {
             *p++ = (unsigned char)(n->c[l][o].mult & 0xff);
             *p++ = (unsigned char)(n->c[l][o].mult >> 8);
@@ -141,14 +127,14 @@ et_net *et_net_read(const unsigned char *p, size_t len, char *err, size_t errlen
         snprintf(err, errlen, "network record truncated");
         return NULL;
     }
-    unsigned nl = get32(&p);
+    unsigned nl = (uint32_t)et_get_le(&p, 4);
     if (nl < 1 || nl > EVONET_MAX_LAYERS || (size_t)(end - p) < 4 * (size_t)(nl + 1)) {
         snprintf(err, errlen, "network record has %u layers", nl);
         return NULL;
     }
     unsigned sizes[EVONET_MAX_LAYERS + 1];
     for (unsigned l = 0; l <= nl; l++) {
-        sizes[l] = get32(&p);
+        sizes[l] = (uint32_t)et_get_le(&p, 4);
         if (sizes[l] < 1 || sizes[l] > EVONET_MAX_WIDTH) {
             snprintf(err, errlen, "network record: layer width %u", sizes[l]);
             return NULL;
@@ -166,7 +152,7 @@ et_net *et_net_read(const unsigned char *p, size_t len, char *err, size_t errlen
             for (unsigned i = 0; i < ni; i++)
                 et_net_set_w(n, l, o, i, (int8_t)*p++);
         for (unsigned o = 0; o < no; o++)
-            n->c[l][o].bias = (int32_t)get32(&p);
+            n->c[l][o].bias = (int32_t)(uint32_t)et_get_le(&p, 4);
         for (unsigned o = 0; o < no; o++, p += 2)
             n->c[l][o].mult = (uint16_t)(p[0] | (p[1] << 8));
         for (unsigned o = 0; o < no; o++)

@@ -10,42 +10,24 @@
 #include "evonet_check.h"
 #include "util.h"
 
-void et_polish_write(const et_polish *p, unsigned char *buf)
-{
-    const uint64_t v[6] = {p->sweep, p->pos, p->changed, p->changes, p->trials, p->done};
-    for (int i = 0; i < 6; i++)
-        for (int b = 0; b < 8; b++)
-            buf[i * 8 + b] = (unsigned char)(v[i] >> (8 * b));
-    memcpy(buf + 48, &p->loss, 8);
-}
-
-int et_polish_read(et_polish *p, const unsigned char *buf, size_t len)
-{
-    if (len != ET_POLISH_BYTES)
-        return -1;
-    uint64_t v[6] = {0};
-    for (int i = 0; i < 6; i++)
-        for (int b = 0; b < 8; b++)
-            v[i] |= (uint64_t)buf[i * 8 + b] << (8 * b);
-    *p = (et_polish){v[0], v[1], v[2], v[3], v[4], v[5], 0};
-    memcpy(&p->loss, buf + 48, 8);
-    return p->done > 1 || !(p->loss >= 0) ? -1 : 0;
-}
+/* The state: sweep, pos, changed, changes, trials, done and the loss's
+ * bits, 8 bytes each; then a byte-sized flag (whether validated) padded to 8
+ * bytes, the validation errors (doubles) and the network. */
+enum { STATE_BYTES = 7 * 8, HEAD_BYTES = STATE_BYTES + 8 + sizeof(et_errors) };
 
 unsigned char *et_polish_section(const et_polish *p, int validated, const et_errors *v,
                                  const et_net *net, size_t *len)
 {
-    size_t nb = et_net_bytes(net);
-    *len = ET_POLISH_BYTES + 8 + sizeof(et_errors) + nb;
-    unsigned char *b = et_malloc(*len), *q = b;
-    et_polish_write(p, q);
-    q += ET_POLISH_BYTES;
-    for (int i = 0; i < 8; i++)
-        q[i] = i == 0 ? (unsigned char)(validated != 0) : 0;
-    q += 8;
-    memcpy(q, v, sizeof(et_errors));
-    q += sizeof(et_errors);
-    et_net_write(net, q);
+    *len = HEAD_BYTES + et_net_bytes(net);
+    unsigned char *b = et_calloc(1, *len), *q = b;
+    uint64_t loss;
+    memcpy(&loss, &p->loss, 8);
+    const uint64_t s[7] = {p->sweep, p->pos, p->changed, p->changes, p->trials, p->done, loss};
+    for (int i = 0; i < 7; i++)
+        et_put_le(&q, s[i], 8);
+    *q = validated != 0;
+    memcpy(q + 8, v, sizeof(et_errors));
+    et_net_write(net, b + HEAD_BYTES);
     return b;
 }
 
@@ -53,29 +35,33 @@ et_net *et_polish_section_read(const void *buf, size_t len, const et_net *shape,
                                int *validated, et_errors *v, char *err, size_t errlen)
 {
     const unsigned char *q = buf;
-    size_t head = ET_POLISH_BYTES + 8 + sizeof(et_errors);
-    if (len < head || et_polish_read(p, q, ET_POLISH_BYTES) != 0 || q[ET_POLISH_BYTES] > 1) {
+    if (len < HEAD_BYTES) {
         snprintf(err, errlen, "bad polish state");
         return NULL;
     }
-    *validated = q[ET_POLISH_BYTES];
-    memcpy(v, q + ET_POLISH_BYTES + 8, sizeof(et_errors));
-    et_net *n = et_net_read(q + head, len - head, err, errlen);
+    uint64_t s[7];
+    for (int i = 0; i < 7; i++)
+        s[i] = et_get_le(&q, 8);
+    *p = (et_polish){s[0], s[1], s[2], s[3], s[4], s[5], 0};
+    memcpy(&p->loss, &s[6], 8);
+    if (p->done > 1 || !(p->loss >= 0) || *q > 1) {
+        snprintf(err, errlen, "bad polish state");
+        return NULL;
+    }
+    *validated = *q;
+    memcpy(v, q + 8, sizeof(et_errors));
+    et_net *n = et_net_read(q + 8 + sizeof(et_errors), len - HEAD_BYTES, err, errlen);
     if (!n)
         return NULL;
     if (n->n_layers != shape->n_layers ||
-        memcmp(n->sizes, shape->sizes, sizeof(unsigned) * (shape->n_layers + 1))) {
+        memcmp(n->sizes, shape->sizes, sizeof(unsigned) * (shape->n_layers + 1)))
         snprintf(err, errlen, "polished network of another shape");
-        et_net_free(n);
-        return NULL;
-    }
-    if (evonet_validate(&n->net, err, errlen) != 0 || p->pos >= et_polish_coords(n)) {
-        if (p->pos >= et_polish_coords(n))
-            snprintf(err, errlen, "polish position out of range");
-        et_net_free(n);
-        return NULL;
-    }
-    return n;
+    else if (p->pos >= et_polish_coords(n))
+        snprintf(err, errlen, "polish position out of range");
+    else if (evonet_validate(&n->net, err, errlen) == 0)
+        return n;
+    et_net_free(n);
+    return NULL;
 }
 
 uint64_t et_polish_coords(const et_net *n)

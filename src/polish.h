@@ -40,10 +40,6 @@ typedef struct et_polish {
     double loss;      /* loss of the network on the data */
 } et_polish;
 
-#define ET_POLISH_BYTES (6 * 8 + 8)
-void et_polish_write(const et_polish *p, unsigned char *buf); /* ET_POLISH_BYTES */
-int et_polish_read(et_polish *p, const unsigned char *buf, size_t len);
-
 /* The checkpoint section of a polish: its state, whether its network was
  * validated (and the errors, on the validation set), the network. */
 unsigned char *et_polish_section(const et_polish *p, int validated, const et_errors *v,
@@ -52,6 +48,13 @@ unsigned char *et_polish_section(const et_polish *p, int validated, const et_err
  * a message in err) if buf is not such a section. */
 et_net *et_polish_section_read(const void *buf, size_t len, const et_net *shape, et_polish *p,
                                int *validated, et_errors *v, char *err, size_t errlen);
+
+/* The run's network is the polished one only if it validates better than
+ * the search's best: the pool it was polished on is training data. */
+static inline int et_polish_wins(const et_errors *polished_valid, double search_best_loss)
+{
+    return polished_valid->loss < search_best_loss;
+}
 
 /* Coordinates of one sweep. */
 uint64_t et_polish_coords(const et_net *n);

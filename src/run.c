@@ -19,20 +19,6 @@ char *et_path(const char *dir, const char *name)
     return p;
 }
 
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int k = 0; k < 8; k++)
-        p[k] = (unsigned char)(v >> (8 * k));
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int k = 0; k < 8; k++)
-        v |= (uint64_t)p[k] << (8 * k);
-    return v;
-}
-
 static uint64_t dbits(double d)
 {
     uint64_t u;
@@ -57,7 +43,7 @@ void et_state_write(const et_train_state *s, unsigned char *b)
         v[7 + k] = dbits(s->best_rmse[k]);
     v[13] = s->best_start;
     for (int k = 0; k < 16; k++)
-        put64(b + 8 * k, v[k]);
+        et_put_le(&b, v[k], 8);
 }
 
 int et_state_read(et_train_state *s, const void *buf, size_t len)
@@ -67,7 +53,7 @@ int et_state_read(et_train_state *s, const void *buf, size_t len)
     const unsigned char *b = buf;
     uint64_t v[16];
     for (int k = 0; k < 16; k++)
-        v[k] = get64(b + 8 * k);
+        v[k] = et_get_le(&b, 8);
     s->generation = v[0];
     s->evals = v[1];
     s->best_generation = v[2];
@@ -247,7 +233,7 @@ int et_run_open(const char *dir, et_run *r)
         }
         /* A polish still under way (interrupted) is not a result yet. */
         r->has_polish = validated;
-        r->polished = validated && r->polish_valid.loss < r->st.best_loss;
+        r->polished = validated && et_polish_wins(&r->polish_valid, r->st.best_loss);
         if (r->polished) {
             et_net_free(r->best);
             r->best = pn;

@@ -189,12 +189,14 @@ static int compare_configs(const char *a, const char *b, const char *bpath)
         if (la[0] == '[')
             snprintf(section, sizeof section, "%s", la);
         if (strcmp(la, lb)) {
-            int k = la[0] == '[' ? 0 : (int)strcspn(la, " =");
-            if (!et_config_is_budget_key(la, (size_t)k)) {
+            char key[128];
+            size_t k = strcspn(la, " =");
+            snprintf(key, sizeof key, "%.*s", (int)k, la);
+            if (la[0] == '[' || !et_config_is_budget_key(la, k)) {
                 et_error(bpath, 0,
-                         "%s %.*s differs from the run's configuration: refusing to "
+                         "%s %s differs from the run's configuration: refusing to "
                          "resume (only the budget and threads may change)",
-                         section, k ? k : 7, k ? la : "section");
+                         section, la[0] == '[' ? "section" : key);
                 rc = -1;
                 break;
             }
@@ -323,38 +325,24 @@ static void genome_cal_read(et_genome *g, const unsigned char *p)
  * loss, the genome calibration (genome_cal_bytes), u64 length and the
  * optimizer's state (length 0 once dropped). Little-endian, as the rest of
  * the file; the calibration is doubles, as in ET_CKPT_GENOME. */
-static void put_le(unsigned char **p, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++)
-        *(*p)++ = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char **p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v |= (uint64_t)(*(*p)++) << (8 * i);
-    return v;
-}
-
 static unsigned char *starts_write(const trainer *t, size_t *len)
 {
     size_t n = 4, cal = genome_cal_bytes(t->g);
     for (int j = 0; j < t->n_starts; j++)
         n += 4 + 8 + cal + 8 + (t->alive[j] ? et_opt_state_size(t->opt[j]) : 0);
     unsigned char *b = et_malloc(n), *p = b;
-    put_le(&p, (uint64_t)t->n_starts, 4);
+    et_put_le(&p, (uint64_t)t->n_starts, 4);
     for (int j = 0; j < t->n_starts; j++) {
         uint64_t bits, sz = t->alive[j] ? et_opt_state_size(t->opt[j]) : 0;
         memcpy(&bits, &t->start_best[j], 8);
-        put_le(&p, (uint64_t)t->alive[j], 4);
-        put_le(&p, bits, 8);
+        et_put_le(&p, (uint64_t)t->alive[j], 4);
+        et_put_le(&p, bits, 8);
         double *cb = et_malloc(cal);
         genome_cal_write(t->gs[j], cb);
         memcpy(p, cb, cal);
         free(cb);
         p += cal;
-        put_le(&p, sz, 8);
+        et_put_le(&p, sz, 8);
         if (sz)
             et_opt_save(t->opt[j], p, sz);
         p += sz;
@@ -367,16 +355,16 @@ static int starts_read(trainer *t, const void *buf, size_t len)
 {
     const unsigned char *p = buf, *end = p + len;
     size_t cal = genome_cal_bytes(t->g);
-    if (len < 4 || get_le(&p, 4) != (uint64_t)t->n_starts)
+    if (len < 4 || et_get_le(&p, 4) != (uint64_t)t->n_starts)
         return -1;
     t->n_alive = 0;
     for (int j = 0; j < t->n_starts; j++) {
         if ((size_t)(end - p) < 20 + cal)
             return -1;
-        uint64_t alive = get_le(&p, 4), bits = get_le(&p, 8);
+        uint64_t alive = et_get_le(&p, 4), bits = et_get_le(&p, 8);
         genome_cal_read(t->gs[j], p);
         p += cal;
-        uint64_t sz = get_le(&p, 8);
+        uint64_t sz = et_get_le(&p, 8);
         if (alive > 1 || (alive && !sz) || (!alive && sz) || sz > (size_t)(end - p))
             return -1;
         memcpy(&t->start_best[j], &bits, 8);
@@ -1248,8 +1236,9 @@ static int train_loop(trainer *t)
                 (unsigned long long)t->pol.sweep, t->pol.done ? " (converged)" : "",
                 (unsigned long long)t->pol.changes, (unsigned long long)t->pol.trials,
                 e->trans_rmse, e->rmse[3], e->rmse[4], e->rmse[5],
-                e->loss < t->st.best_loss ? "the run's network"
-                                          : "not better on validation: the search's network stays");
+                et_polish_wins(e, t->st.best_loss)
+                    ? "the run's network"
+                    : "not better on validation: the search's network stays");
     }
     return rc;
 }

@@ -243,6 +243,20 @@ int et_parse_long(const char *s, long *out)
     return 0;
 }
 
+void et_put_le(unsigned char **p, uint64_t v, int bytes)
+{
+    for (int k = 0; k < bytes; k++)
+        *(*p)++ = (unsigned char)(v >> (8 * k));
+}
+
+uint64_t et_get_le(const unsigned char **p, int bytes)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < bytes; k++)
+        v |= (uint64_t)(*(*p)++) << (8 * k);
+    return v;
+}
+
 int et_thread_num(void)
 {
 #ifdef _OPENMP

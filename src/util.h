@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit codes, documented in the README and the man page. */
@@ -58,5 +59,10 @@ int et_parse_long(const char *s, long *out);
 /* This thread's number in the enclosing OpenMP team (0 outside one, or
  * without OpenMP): the index of its workspace. */
 int et_thread_num(void);
+
+/* Little-endian integers of `bytes` bytes (1 to 8), the byte order of every
+ * file evotrain writes: put stores v at *p, get reads at *p; both advance *p. */
+void et_put_le(unsigned char **p, uint64_t v, int bytes);
+uint64_t et_get_le(const unsigned char **p, int bytes);
 
 #endif
