@@ -1,6 +1,6 @@
 /* evonet: the integer MLP inference kernel that runs on the microcontroller.
  *
- * This header and src/evonet.c are the whole device kernel. They are
+ * This header and src/kernel/evonet.c are the whole device kernel. They are
  * freestanding C99 (only <stdint.h> and <stddef.h>): no libc, no heap, no
  * floating point, no division, no 64-bit multiply and no mutable static state,
  * so that the code compiled for a Cortex-M0 (ARMv6-M: 32x32->32 MULS only, no
@@ -54,7 +54,7 @@
  * Clang on every target; checked at compile time).
  *
  * Overflow is excluded by validation, not by saturation inside the loop:
- * evonet_validate() (host side, in src/evonet_check.c) rejects any network
+ * evonet_validate() (host side, in src/net/evonet_check.c) rejects any network
  * whose accumulator could leave the ranges below for ANY input, so a network
  * that validates is exact for every int16 input vector.
  */

@@ -278,7 +278,7 @@ static void test_csv_overlong_line(void **state)
     free(msg);
 }
 
-/* Little-endian helpers for the checkpoint's layout (src/checkpoint.h). */
+/* Little-endian helpers for the checkpoint's layout (src/train/checkpoint.h). */
 static uint64_t le(const unsigned char *p, int n)
 {
     uint64_t v = 0;

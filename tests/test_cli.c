@@ -240,15 +240,15 @@ static void test_kernel(void **state)
     snprintf(c, sizeof c, "%s/evonet.c", dir);
     snprintf(h, sizeof h, "%s/evonet.h", dir);
     assert_int_equal(run("%s kernel -o %s -q", bin, dir), 0);
-    assert_int_equal(run("cmp -s %s include/evonet.h && cmp -s %s src/evonet.c", h, c), 0);
+    assert_int_equal(run("cmp -s %s include/evonet.h && cmp -s %s src/kernel/evonet.c", h, c), 0);
     assert_int_equal(
         run("cc -std=c99 -Wall -Wextra -Werror -pedantic -c %s -o %s/evonet.o", c, dir), 0);
     assert_int_equal(run("%s kernel -o %s -q", bin, dir), 0);
     assert_int_equal(run("echo '/* local change */' >> %s", c), 0);
     assert_int_equal(run("%s kernel -o %s 2>/dev/null", bin, dir), 1);
-    assert_int_equal(run("cmp -s %s src/evonet.c", c), 1);
+    assert_int_equal(run("cmp -s %s src/kernel/evonet.c", c), 1);
     assert_int_equal(run("%s kernel -o %s --force -q", bin, dir), 0);
-    assert_int_equal(run("cmp -s %s src/evonet.c", c), 0);
+    assert_int_equal(run("cmp -s %s src/kernel/evonet.c", c), 0);
 }
 
 /* make install / uninstall into a temporary prefix, with this test build. */

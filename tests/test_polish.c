@@ -1,4 +1,4 @@
-/* The polish (src/polish.c): it only ever lowers the loss, its loss is the
+/* The polish (src/net/polish.c): it only ever lowers the loss, its loss is the
  * loss of the network it holds, every network it keeps runs exactly on the
  * kernel, and a polish stopped in the middle of a sweep and continued from
  * its checkpoint section ends with the bits of one never stopped, on 1 or

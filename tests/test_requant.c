@@ -16,7 +16,7 @@
 #define evonet_scratch_bytes evonet_scratch_bytes_under_test
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
-#include "../src/evonet.c"
+#include "../src/kernel/evonet.c"
 #pragma GCC diagnostic pop
 #undef evonet_forward
 #undef evonet_scratch_bytes

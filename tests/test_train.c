@@ -160,7 +160,7 @@ static void test_resume_before_first_checkpoint(void **state)
 }
 
 /* The bytes of section tag of checkpoint file path (format in
- * src/checkpoint.h: magic, version, count, then {u32 tag, u64 length,
+ * src/train/checkpoint.h: magic, version, count, then {u32 tag, u64 length,
  * bytes}, little-endian), or NULL. */
 static unsigned char *ckpt_section(const char *path, unsigned tag, size_t *len)
 {
@@ -404,7 +404,7 @@ static void test_export_compiles_and_selftests(void **state)
     fprintf(f, "#include \"tiny_net.h\"\nint main(void) { return tiny_net_selftest(); }\n");
     fclose(f);
     assert_int_equal(run("cc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -I%s -o %s/st "
-                         "%s src/evonet.c && %s/st",
+                         "%s src/kernel/evonet.c && %s/st",
                          tmp, tmp, src, tmp),
                      0);
     /* Same run, same bytes. */

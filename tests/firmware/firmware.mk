@@ -12,26 +12,26 @@ QEMU_RUN   = timeout 60 $(QEMU_ARM) -M microbit -display none -monitor none -ser
 kernel-check:
 	@mkdir -p $(FW)
 	@for o in O2 Os; do \
-	  $(ARM_CC) -std=c99 $(ARM_FLAGS) -$$o $(WARN_KERNEL) -Iinclude -c src/evonet.c \
+	  $(ARM_CC) -std=c99 $(ARM_FLAGS) -$$o $(WARN_KERNEL) -Iinclude -c src/kernel/evonet.c \
 	    -o $(FW)/evonet_$$o.o || exit 1; \
 	  u=$$($(ARM_NM) -u $(FW)/evonet_$$o.o); \
 	  if [ -n "$$u" ]; then echo "kernel-check: -$$o needs: $$u"; exit 1; fi; \
 	done
 	@$(CC) -std=c99 -ffreestanding -nostdinc -isystem $$($(CC) -print-file-name=include) \
-	  -O2 $(WARN_KERNEL) -Iinclude -c src/evonet.c -o $(FW)/evonet_host_freestanding.o
-	@grep -q '#pragma GCC poison float double' src/evonet.c || \
-	  { echo "kernel-check: src/evonet.c lost its float poison"; exit 1; }
+	  -O2 $(WARN_KERNEL) -Iinclude -c src/kernel/evonet.c -o $(FW)/evonet_host_freestanding.o
+	@grep -q '#pragma GCC poison float double' src/kernel/evonet.c || \
+	  { echo "kernel-check: src/kernel/evonet.c lost its float poison"; exit 1; }
 	@echo "kernel-check: ok (no undefined symbols at -O2 and -Os, no libc headers, float poisoned)"
 
-$(FW)/gen: tests/firmware/gen.c src/export.c src/evonet.c src/evonet_check.c src/util.c $(HDRS)
+$(FW)/gen: tests/firmware/gen.c src/train/export.c src/kernel/evonet.c src/net/evonet_check.c src/base/util.c $(HDRS)
 	@mkdir -p $(FW)
-	$(CC) $(CSTD) -O1 -g $(SAN) $(WARN_BASE) $(CPPFLAGS) -o $@ tests/firmware/gen.c \
-	  src/export.c src/evonet.c src/evonet_check.c src/util.c -lgsl -lopenblas -lm
+	$(CC) $(CSTD) -O1 -g $(SAN) $(WARN_BASE) $(CPPFLAGS) $(addprefix -I,$(INC_tests)) -o $@ tests/firmware/gen.c \
+	  src/train/export.c src/kernel/evonet.c src/net/evonet_check.c src/base/util.c -lgsl -lopenblas -lm
 
 $(FW)/expected.txt $(FW)/fixture_net.h $(FW)/vectors.h &: $(FW)/gen
 	$(FW)/gen $(FW) 1
 
-FW_SRC = tests/firmware/startup.c tests/firmware/fw_main.c src/evonet.c
+FW_SRC = tests/firmware/startup.c tests/firmware/fw_main.c src/kernel/evonet.c
 FW_DEPS = $(FW_SRC) tests/firmware/fw.h tests/firmware/m0.ld include/evonet.h \
           $(FW)/fixture_net.h $(FW)/vectors.h
 
@@ -50,7 +50,7 @@ export-check: $(FW)/fixture_net.h
 	@printf '#include "fixture_net.h"\nint main(void);\nint main(void)\n{\n    return fixture_net_selftest();\n}\n' \
 	  > $(FW)/export_main.c
 	@$(CC) -std=c99 -Wall -Wextra -Werror -pedantic -O2 -Iinclude -I$(FW) \
-	  -o $(FW)/export_host $(FW)/export_main.c src/evonet.c
+	  -o $(FW)/export_host $(FW)/export_main.c src/kernel/evonet.c
 	@$(FW)/export_host || { echo "export-check: host self-test failed"; exit 1; }
 	@$(ARM_CC) -std=c99 -Wall -Wextra -Werror -pedantic $(ARM_FLAGS) -O2 -Iinclude -I$(FW) \
 	  -c -o $(FW)/export_m0.o $(FW)/export_main.c

@@ -1,16 +1,16 @@
 #!/bin/bash
 # Measures the -O2 kernel's Cortex-M0 cycles per inference for several trained
 # network shapes (the bench-m0 method: QEMU microbit and the m0cycles plugin)
-# and fits the cost model of src/report.c to them by least squares:
+# and fits the cost model of src/cli/report.c to them by least squares:
 #
 #   cycles = C_FIXED + C_MAC * lanes + C_OUT * outputs + C_GROUP * groups
 #
-# lanes, outputs and groups are counted as net_cost() in src/report.c counts
+# lanes, outputs and groups are counted as net_cost() in src/cli/report.c counts
 # them (keep the two in step). Needs ./evotrain (make) and `make bench-m0` first
 # (build/fw/vectors.h, build/fw/libm0cycles.so, build/fw/cycles_O2.log).
 # Prints one line per shape, the fitted constants with the largest relative
 # error, and the model against bench-m0's own 18-16-16-6 measurement; copy the
-# constants and the error figures into src/report.c.
+# constants and the error figures into src/cli/report.c.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FW=build/fw
@@ -49,7 +49,7 @@ for h in "8 8" "16 16" "32" "32 32" "24 16 8" "64" "12" "48 24" "4 4 4"; do
   cp $FW/vectors.h "$d/"
   arm-none-eabi-gcc -std=c99 -mcpu=cortex-m0 -mthumb -ffreestanding -fno-tree-loop-distribute-patterns \
     -O2 -Iinclude -I"$d" -nostdlib -T tests/firmware/m0.ld -Wl,--gc-sections -o "$d/fw.elf" \
-    tests/firmware/startup.c tests/firmware/fw_main.c src/evonet.c
+    tests/firmware/startup.c tests/firmware/fw_main.c src/kernel/evonet.c
   b=$(arm-none-eabi-nm "$d/fw.elf" | awk '/ bench_begin$/{print $1}')
   e=$(arm-none-eabi-nm "$d/fw.elf" | awk '/ bench_end$/{print $1}')
   # The image's own self-test fails (the vectors belong to another network); only the timing counts.

@@ -14,20 +14,20 @@
 
 #define ET_WEAK __attribute__((weak))
 
-int cmd_train(int argc, char **argv) ET_WEAK;    /* src/train.c */
-int cmd_export(int argc, char **argv) ET_WEAK;   /* src/export.c */
+int cmd_train(int argc, char **argv) ET_WEAK;    /* src/train/train.c */
+int cmd_export(int argc, char **argv) ET_WEAK;   /* src/train/export.c */
 int cmd_eval(int argc, char **argv) ET_WEAK;     /* src/eval.c */
-int cmd_config(int argc, char **argv) ET_WEAK;   /* src/config.c */
-int cmd_simulate(int argc, char **argv) ET_WEAK; /* src/cmd_sim.c */
-int cmd_dataset(int argc, char **argv) ET_WEAK;  /* src/cmd_sim.c */
-int cmd_optbench(int argc, char **argv) ET_WEAK; /* src/optbench.c */
-int cmd_plot(int argc, char **argv) ET_WEAK;     /* src/plot.c */
-int cmd_report(int argc, char **argv) ET_WEAK;   /* src/report.c */
-int cmd_kernel(int argc, char **argv) ET_WEAK;   /* src/cmd_kernel.c */
-int cmd_man(int argc, char **argv) ET_WEAK;      /* src/man.c (hidden: for the build) */
+int cmd_config(int argc, char **argv) ET_WEAK;   /* src/train/config.c */
+int cmd_simulate(int argc, char **argv) ET_WEAK; /* src/cli/cmd_sim.c */
+int cmd_dataset(int argc, char **argv) ET_WEAK;  /* src/cli/cmd_sim.c */
+int cmd_optbench(int argc, char **argv) ET_WEAK; /* src/cli/optbench.c */
+int cmd_plot(int argc, char **argv) ET_WEAK;     /* src/cli/plot.c */
+int cmd_report(int argc, char **argv) ET_WEAK;   /* src/cli/report.c */
+int cmd_kernel(int argc, char **argv) ET_WEAK;   /* src/cli/cmd_kernel.c */
+int cmd_man(int argc, char **argv) ET_WEAK;      /* src/cli/man.c (hidden: for the build) */
 
 /* The command table that the usage, the dispatch and the man page share, so
- * they cannot drift apart (src/cli.c). fn is NULL for a module not built in. */
+ * they cannot drift apart (src/cli/cli.c). fn is NULL for a module not built in. */
 typedef struct et_command {
     const char *name;
     int (*fn)(int, char **);
@@ -45,8 +45,8 @@ extern const size_t et_n_commands;
 
 /* `evotrain bench` runs every module's figures, printed as "name: value". */
 void bench_kernel(void) ET_WEAK;  /* src/bench_kernel.c */
-void bench_sim(void) ET_WEAK;     /* src/cmd_sim.c */
-void bench_opt(void) ET_WEAK;     /* src/optbench.c */
-void bench_fitness(void) ET_WEAK; /* src/fitness.c */
+void bench_sim(void) ET_WEAK;     /* src/cli/cmd_sim.c */
+void bench_opt(void) ET_WEAK;     /* src/cli/optbench.c */
+void bench_fitness(void) ET_WEAK; /* src/net/fitness.c */
 
 #endif

@@ -1,6 +1,6 @@
 /* kernel_src: the device kernel's sources, embedded in the binary at build
  * time (the Makefile generates build/gen/kernel_src.c from include/evonet.h
- * and src/evonet.c), so `evotrain kernel -o DIR` hands out exactly the kernel
+ * and src/kernel/evonet.c), so `evotrain kernel -o DIR` hands out exactly the kernel
  * this binary scores networks with, with no installed files. */
 #ifndef ET_KERNEL_SRC_H
 #define ET_KERNEL_SRC_H

@@ -1,6 +1,6 @@
 /* man: the man page evotrain(1) in roff, generated from what --help prints.
  *
- * The synopsis comes from the command table (src/cli.c), each command's text
+ * The synopsis comes from the command table (src/cli/cli.c), each command's text
  * from running the command itself with --help, and the configuration keys
  * from et_config_doc and sim_config_doc: the man page cannot drift from the
  * program. The build writes it with `evotrain man > build/evotrain.1`. */

@@ -23,7 +23,6 @@
 #endif
 
 #include "checkpoint.h"
-#include "commands.h"
 #include "config.h"
 #include "dist.h"
 #include "et_rng.h"
@@ -33,6 +32,7 @@
 #include "opt.h"
 #include "polish.h"
 #include "run.h"
+#include "train.h"
 #include "sim.h"
 #include "util.h"
 #include "warmstart.h"
@@ -49,93 +49,6 @@ static double now_s(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-typedef struct train_opts {
-    const char *config, *resume, *name, *out, *init;
-    int force, threads;
-    double time_limit;
-    long max_generations, max_evals;
-} train_opts;
-
-static void train_usage(FILE *o)
-{
-    fprintf(o, "usage: evotrain [train] --config FILE [--name NAME] [--out DIR] [--force]\n"
-               "       evotrain [train] --resume DIR [--config FILE]\n"
-               "options: --threads N  --time-limit S  --max-generations N  --max-evals N\n"
-               "         --init WEIGHTS.csv  start from a float network (warm start)\n"
-               "         -q quiet, -v verbose\n"
-               "Trains the network of FILE and writes DIR = out/NAME/ (config.ini, log.csv,\n"
-               "checkpoint.bin). An existing DIR is refused unless --force. --resume DIR\n"
-               "continues from its checkpoint; a larger budget may be given then, and\n"
-               "--config FILE is checked against the run's configuration.\n");
-}
-
-static int parse_num(const char *opt, const char *v, double lo, double hi, double *out)
-{
-    if (!v || et_parse_double(v, out) != 0 || *out < lo || *out > hi) {
-        et_error(NULL, 0, "%s needs a number in [%g, %g]", opt, lo, hi);
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_args(int argc, char **argv, train_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->out = "out";
-    o->threads = -1;
-    o->time_limit = -1;
-    o->max_generations = -1;
-    o->max_evals = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        double d;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            train_usage(stdout);
-            return 1;
-        } else if (!strcmp(a, "--config") && v) {
-            o->config = v, i++;
-        } else if (!strcmp(a, "--resume") && v) {
-            o->resume = v, i++;
-        } else if (!strcmp(a, "--init") && v) {
-            o->init = v, i++;
-        } else if (!strcmp(a, "--name") && v) {
-            o->name = v, i++;
-        } else if (!strcmp(a, "--out") && v) {
-            o->out = v, i++;
-        } else if (!strcmp(a, "--force")) {
-            o->force = 1;
-        } else if (!strcmp(a, "-q")) {
-            et_verbosity = 0;
-        } else if (!strcmp(a, "-v")) {
-            et_verbosity = 2;
-        } else if (!strcmp(a, "--threads")) {
-            if (parse_num(a, v, 0, 256, &d))
-                return -1;
-            o->threads = (int)d, i++;
-        } else if (!strcmp(a, "--time-limit")) {
-            if (parse_num(a, v, 0, 1e9, &d))
-                return -1;
-            o->time_limit = d, i++;
-        } else if (!strcmp(a, "--max-generations")) {
-            if (parse_num(a, v, 0, 1e15, &d))
-                return -1;
-            o->max_generations = (long)d, i++;
-        } else if (!strcmp(a, "--max-evals")) {
-            if (parse_num(a, v, 0, 1e15, &d))
-                return -1;
-            o->max_evals = (long)d, i++;
-        } else {
-            et_error(NULL, 0, "train: unexpected argument '%s' (see evotrain train --help)", a);
-            return -1;
-        }
-    }
-    if (!o->config && !o->resume) {
-        et_error(NULL, 0, "train: give --config FILE or --resume DIR");
-        return -1;
-    }
-    return 0;
 }
 
 static char *dump_string(const et_config *cfg)
@@ -740,7 +653,7 @@ static int check_search(trainer *t)
 
 /* Phase 1, every rank: the configuration (the file given, or the run's own
  * on resume) with the command line's overrides. */
-static int setup_config(trainer *t, const train_opts *o)
+static int setup_config(trainer *t, const et_train_opts *o)
 {
     if (o->resume) {
         t->dir = et_strdup(o->resume);
@@ -791,7 +704,7 @@ static int setup_config(trainer *t, const train_opts *o)
 }
 
 /* Phase 2, rank 0 only: the run directory. Never overwrite a run unless asked. */
-static int setup_dir(trainer *t, const train_opts *o)
+static int setup_dir(trainer *t, const et_train_opts *o)
 {
     if (o->resume)
         return 0;
@@ -1250,12 +1163,8 @@ static int any_failed(int failed, const char *what)
     return et_dist_phase(failed, what);
 }
 
-int cmd_train(int argc, char **argv)
+int et_train(const et_train_opts *o)
 {
-    train_opts o;
-    int prc = parse_args(argc, argv, &o);
-    if (prc)
-        return prc > 0 ? ET_EXIT_OK : ET_EXIT_USAGE;
     et_dist_init(NULL, NULL);
     int root = et_dist_rank() == 0;
     if (!root)
@@ -1265,9 +1174,9 @@ int cmd_train(int argc, char **argv)
     int rc = ET_EXIT_INPUT;
     if (any_failed(et_dist_check_build() != 0, "checking the build"))
         goto out;
-    if (any_failed(setup_config(t, &o) != 0, "loading the configuration"))
+    if (any_failed(setup_config(t, o) != 0, "loading the configuration"))
         goto out;
-    if (any_failed(root && setup_dir(t, &o) != 0, "preparing the run directory"))
+    if (any_failed(root && setup_dir(t, o) != 0, "preparing the run directory"))
         goto out;
     if (any_failed(setup_search(t) != 0, "setting up the search"))
         goto out;

@@ -24,7 +24,7 @@
  * the cycles of both kernels; the stack is from -fstack-usage:
  *   arm-none-eabi-gcc -std=c99 -mcpu=cortex-m0 -mthumb -ffreestanding
  *     -fno-tree-loop-distribute-patterns -O2 (or -Os) -Iinclude -fstack-usage
- *     -c src/evonet.c   (then read evonet.su)
+ *     -c src/kernel/evonet.c   (then read evonet.su)
  * and the cost model below from tests/firmware/m0-calibrate.sh. */
 #define M0_CODE_O2 5728        /* bytes of the fast kernel (-O2) */
 #define M0_CODE_OS 408         /* bytes of the small kernel (-Os) */
@@ -57,10 +57,10 @@ _Static_assert(offsetof(evonet_layer, n_out) == 2 * sizeof(void *) + 2 &&
 _Static_assert(offsetof(evonet, n_layers) == sizeof(void *) &&
                    sizeof(evonet) == HOST_ALIGN(sizeof(void *) + 2),
                "evonet changed: update the flash figures of report.c");
-/* Self-test vectors per exported header (N_SELFTEST in src/cmd_run.c). */
+/* Self-test vectors per exported header (N_SELFTEST in src/cli/cmd_run.c). */
 #define EXPORT_SELFTESTS 8
 
-/* Cycle model of the -O2 kernel (src/evonet.c), per inference:
+/* Cycle model of the -O2 kernel (src/kernel/evonet.c), per inference:
  *
  *   cycles = C_FIXED + C_MAC * lanes + C_OUT * outputs + C_GROUP * groups
  *
@@ -229,7 +229,7 @@ static void section_device(FILE *o, const evonet *net)
             "| | **network data** | | | **%zu** |\n\n",
             c.table, data);
     fprintf(o,
-            "Kernel code (src/evonet.c, arm-none-eabi-gcc 12.2, `make bench-m0`): %d bytes "
+            "Kernel code (src/kernel/evonet.c, arm-none-eabi-gcc 12.2, `make bench-m0`): %d bytes "
             "at -O2 (fast) or %d bytes at -Os (small), whatever the network. Total: "
             "**%zu bytes** with the fast kernel, **%zu bytes** with the small one. The "
             "header's self-test vectors (%zu bytes) are dropped by the linker unless "
