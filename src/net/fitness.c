@@ -446,14 +446,7 @@ void et_fitness_calibrate(et_genome *g, const double *x0, const et_data *d)
     for (unsigned l = 0; l < g->n_search; l++) {
         unsigned ni = g->sizes[l], no = g->sizes[l + 1];
         int last = l + 1 == nl;
-        /* A bias step of one unit moves the accumulator like four weight
-         * steps on a typical input. */
-        double ms = 0;
-        for (size_t s = 0; s < n; s++)
-            for (unsigned i = 0; i < ni; i++)
-                ms += h[s * EVONET_MAX_WIDTH + i] * h[s * EVONET_MAX_WIDTH + i];
-        double rms = sqrt(ms / ((double)n * ni));
-        g->bias_unit[l] = 4.0 * (rms > 1 ? rms : 1);
+        g->bias_unit[l] = et_genome_bias_unit(h, n, ni, EVONET_MAX_WIDTH);
         double common = 0;
         double *sc = g->base_scale[l];
         for (unsigned o = 0; o < no; o++) {

@@ -255,3 +255,49 @@ void et_genome_decode(const et_genome *g, const double *x, et_net *net)
         }
     }
 }
+
+double et_genome_bias_unit(const double *h, size_t n, unsigned ni, size_t ld)
+{
+    double ms = 0;
+    for (size_t s = 0; s < n; s++)
+        for (unsigned i = 0; i < ni; i++)
+            ms += h[s * ld + i] * h[s * ld + i];
+    double rms = sqrt(ms / ((double)n * ni));
+    return 4.0 * (rms > 1 ? rms : 1);
+}
+
+size_t et_genome_cal_bytes(const et_genome *g)
+{
+    size_t n = g->n_layers;
+    for (unsigned l = 0; l < g->n_layers; l++)
+        n += g->sizes[l + 1];
+    return n * sizeof(double);
+}
+
+void et_genome_cal_write(const et_genome *g, unsigned char *p)
+{
+    for (unsigned l = 0; l < g->n_layers; l++) {
+        memcpy(p, &g->bias_unit[l], sizeof(double));
+        p += sizeof(double);
+        memcpy(p, g->base_scale[l], sizeof(double) * g->sizes[l + 1]);
+        p += sizeof(double) * g->sizes[l + 1];
+    }
+}
+
+void et_genome_cal_read(et_genome *g, const unsigned char *p)
+{
+    for (unsigned l = 0; l < g->n_layers; l++) {
+        memcpy(&g->bias_unit[l], p, sizeof(double));
+        p += sizeof(double);
+        memcpy(g->base_scale[l], p, sizeof(double) * g->sizes[l + 1]);
+        p += sizeof(double) * g->sizes[l + 1];
+    }
+}
+
+void et_genome_cal_copy(et_genome *dst, const et_genome *src)
+{
+    for (unsigned l = 0; l < src->n_layers; l++) {
+        dst->bias_unit[l] = src->bias_unit[l];
+        memcpy(dst->base_scale[l], src->base_scale[l], sizeof(double) * src->sizes[l + 1]);
+    }
+}

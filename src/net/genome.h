@@ -78,6 +78,22 @@ void et_genome_grid(const et_genome *g, double other, double *step);
 /* A start point: weights drawn N(0, w_sd) from (seed), biases and scale genes 0. */
 void et_genome_init(const et_genome *g, uint64_t seed, double w_sd, double *x0);
 
+/* The bias unit of a layer, from n samples of its inputs (h[s * ld + i], i <
+ * ni): a bias step of one unit moves the accumulator like four weight steps
+ * on a typical (RMS) input, and never by less than four accumulator steps.
+ * The one rule for et_fitness_calibrate and the warm start. */
+double et_genome_bias_unit(const double *h, size_t n, unsigned ni, size_t ld);
+
+/* The calibration (every layer's bias unit and base scales) as bytes, for
+ * checkpoints: per layer the bias unit, then the base scales, host doubles
+ * (x86-64 and ARM64 agree). _read expects et_genome_cal_bytes(g) bytes, at
+ * any alignment. _copy: between two genomes of the same shape (each raced
+ * start has its own). */
+size_t et_genome_cal_bytes(const et_genome *g);
+void et_genome_cal_write(const et_genome *g, unsigned char *buf);
+void et_genome_cal_read(et_genome *g, const unsigned char *buf);
+void et_genome_cal_copy(et_genome *dst, const et_genome *src);
+
 /* Fills the searched layers of net from x; other layers are left alone. */
 void et_genome_decode(const et_genome *g, const double *x, et_net *net);
 

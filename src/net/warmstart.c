@@ -135,13 +135,8 @@ int et_warmstart(const char *path, et_genome *g, double *x0, const et_data *cal)
         }
         if (l < g->n_search) {
             /* The genome's units: one weight step, and bias_unit accumulator
-             * steps, as et_fitness_calibrate sets them. */
-            double ms = 0;
-            for (size_t s = 0; s < n; s++)
-                for (unsigned i = 0; i < ni; i++)
-                    ms += h[s * EVONET_MAX_WIDTH + i] * h[s * EVONET_MAX_WIDTH + i];
-            double rms = sqrt(ms / ((double)n * ni));
-            g->bias_unit[l] = 4.0 * (rms > 1 ? rms : 1);
+             * steps, by the calibration's rule. */
+            g->bias_unit[l] = et_genome_bias_unit(h, n, ni, EVONET_MAX_WIDTH);
             for (unsigned o = 0; o < no; o++) {
                 for (unsigned i = 0; i < ni; i++)
                     x0[g->off_w[l] + (size_t)o * ni + i] =

@@ -509,3 +509,66 @@ void et_config_doc(FILE *out)
     }
     sim_config_doc(out);
 }
+
+/* The "key = value" line of key (klen bytes) under section (slen bytes,
+ * with its brackets) in text, or NULL; *n is the line's length. */
+static const char *find_line(const char *text, const char *section, size_t slen, const char *key,
+                             size_t klen, size_t *n)
+{
+    const char *sec = NULL;
+    size_t seclen = 0;
+    for (const char *l = text; *l; l += strcspn(l, "\n"), l += *l == '\n') {
+        size_t len = strcspn(l, "\n");
+        if (l[0] == '[') {
+            sec = l;
+            seclen = len;
+        } else if (sec && seclen == slen && !memcmp(sec, section, slen) && len > klen &&
+                   !memcmp(l, key, klen) && l[klen] == ' ') {
+            *n = len;
+            return l;
+        }
+    }
+    return NULL;
+}
+
+/* Each "key = value" line of x, with its section, that y lacks or has with
+ * another value. x_is_a: x is the run's text (a key it alone has was
+ * removed); else x is b (a key it alone has may be new since a). */
+static int diff_lines(const char *x, const char *y, int x_is_a, int strict, char *what, size_t wn)
+{
+    const char *sec = "";
+    size_t slen = 0;
+    for (const char *l = x; *l; l += strcspn(l, "\n"), l += *l == '\n') {
+        size_t n = strcspn(l, "\n"), k = strcspn(l, " =\n"), on;
+        if (l[0] == '[') {
+            sec = l;
+            slen = n;
+            continue;
+        }
+        if (k == n || et_config_is_budget_key(l, k))
+            continue;
+        const char *other = find_line(y, sec, slen, l, k, &on);
+        int rc = ET_CONFIG_SAME;
+        if (other && (x_is_a && (on != n || memcmp(other, l, n))))
+            rc = ET_CONFIG_KEY_DIFFERS;
+        else if (!other && strict) {
+            char *line = et_malloc(n + 1);
+            memcpy(line, l, n);
+            line[n] = '\0';
+            if (x_is_a || !et_config_default_line(line))
+                rc = ET_CONFIG_SHAPE_DIFFERS;
+            free(line);
+        }
+        if (rc != ET_CONFIG_SAME) {
+            snprintf(what, wn, "%.*s %.*s", (int)slen, sec, (int)k, l);
+            return rc;
+        }
+    }
+    return ET_CONFIG_SAME;
+}
+
+int et_config_diff(const char *a, const char *b, int strict, char *what, size_t n)
+{
+    int rc = diff_lines(a, b, 1, strict, what, n);
+    return rc != ET_CONFIG_SAME ? rc : diff_lines(b, a, 0, strict, what, n);
+}

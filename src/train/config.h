@@ -71,6 +71,17 @@ int et_config_default_line(const char *line);
 /* 1 if key (len bytes, not terminated) is one a resume may change: the
  * budget, the polish after it, the thread count. */
 int et_config_is_budget_key(const char *key, size_t len);
+
+/* How the configuration text b differs from a, the run's (both as
+ * et_config_dump writes them), key by key: 0 when they agree but for budget
+ * keys (a resume may change those); ET_CONFIG_KEY_DIFFERS when a key that
+ * both have differs (what = "[section] key"); with strict,
+ * ET_CONFIG_SHAPE_DIFFERS when a key is on one side only, except a key new
+ * since a was written that b has at its default or is a budget key (what a
+ * run written before the key existed meant). Not strict, keys on one side
+ * only do not count. The one comparison of resume, export and eval. */
+enum { ET_CONFIG_SAME = 0, ET_CONFIG_KEY_DIFFERS = 1, ET_CONFIG_SHAPE_DIFFERS = 2 };
+int et_config_diff(const char *a, const char *b, int strict, char *what, size_t n);
 /* Every key with its default, range and one line of documentation. */
 void et_config_doc(FILE *out);
 

@@ -127,27 +127,6 @@ et_data et_samples_data(const et_samples *s)
     return (et_data){s->X, s->T, s->n, s->n};
 }
 
-/* The "key = value" line of key under [section] in text (as et_config_dump
- * writes it), or NULL; *n is the line's length. */
-static const char *find_line(const char *text, const char *section, size_t slen, const char *key,
-                             size_t klen, size_t *n)
-{
-    const char *sec = NULL;
-    size_t seclen = 0;
-    for (const char *l = text; *l; l += strcspn(l, "\n"), l += *l == '\n') {
-        size_t len = strcspn(l, "\n");
-        if (l[0] == '[') {
-            sec = l;
-            seclen = len;
-        } else if (sec && seclen == slen && !memcmp(sec, section, slen) && len > klen &&
-                   !memcmp(l, key, klen) && l[klen] == ' ') {
-            *n = len;
-            return l;
-        }
-    }
-    return NULL;
-}
-
 /* Whether the checkpoint's configuration is the run's config.ini: no key
  * that both have may differ, except the budget and threads that a resume
  * may change (keys added by a later version of the schema are on one side
@@ -160,32 +139,17 @@ static int same_config(const et_run *r, const char *kp, const char *cp)
         et_error(kp, 0, "checkpoint lacks its configuration");
         return -1;
     }
-    char *a = et_malloc(len + 1), *b = NULL;
+    char *a = et_malloc(len + 1), *b = NULL, what[160];
     memcpy(a, ck, len);
     a[len] = '\0';
     size_t blen = 0;
     FILE *f = open_memstream(&b, &blen);
     et_config_dump(&r->cfg, f);
     fclose(f);
-    int rc = 0;
-    const char *sec = "";
-    size_t slen = 0;
-    for (const char *l = a; *l && rc == 0; l += strcspn(l, "\n"), l += *l == '\n') {
-        size_t n = strcspn(l, "\n"), k = strcspn(l, " =\n"), bn;
-        if (l[0] == '[') {
-            sec = l;
-            slen = n;
-            continue;
-        }
-        int skip = k == n || et_config_is_budget_key(l, k);
-        const char *other = skip ? NULL : find_line(b, sec, slen, l, k, &bn);
-        if (other && (bn != n || memcmp(other, l, n))) {
-            et_error(kp, 0,
-                     "the checkpoint is from another configuration: %.*s %.*s differs from %s",
-                     (int)slen, sec, (int)k, l, cp);
-            rc = -1;
-        }
-    }
+    int rc = et_config_diff(a, b, 0, what, sizeof what) == ET_CONFIG_SAME ? 0 : -1;
+    if (rc)
+        et_error(kp, 0, "the checkpoint is from another configuration: %s differs from %s", what,
+                 cp);
     free(a);
     free(b);
     return rc;

@@ -1,0 +1,146 @@
+/* train_valid: validation of the starts, log.csv and the progress line. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "trainer.h"
+
+const char tr_log_header[] =
+    "generation,evals,elapsed_s,best_loss,median_loss,sigma,step,valid_loss,valid_trans_mm,"
+    "valid_x_mm,valid_y_mm,valid_z_mm,valid_roll_deg,valid_pitch_deg,valid_yaw_deg";
+
+/* Validates start j's mean: decode, fit the output layer on the refit set,
+ * errors on the validation set, into the start's own network (safe to run
+ * for several starts at once, each on its own workspace tid). */
+static void measure(trainer *t, int j, int tid, et_errors *e)
+{
+    size_t R = (size_t)t->cfg.refit_size < t->pool.n ? (size_t)t->cfg.refit_size : t->pool.n;
+    /* The refit set is the start of the pool (the pool is in sample order, so
+     * this is a fixed, deterministic subset). */
+    et_data refit = {t->pool.X, t->pool.T, R, t->pool.n};
+    et_fitness_eval_as(t->fit, t->gs[j], et_opt_mean(t->opt[j]), &refit, tid, t->cur[j]);
+    et_data vd = et_samples_data(&t->valid);
+    et_fitness_errors(t->fit, t->cur[j], &vd, tid, e);
+}
+
+/* The live starts validated, in parallel; then, in start order, each
+ * start's best and the run's best network are kept. */
+void tr_validate(trainer *t, et_errors *e)
+{
+    int live[ET_MAX_STARTS], n = 0;
+    for (int j = 0; j < t->n_starts; j++)
+        if (t->alive[j])
+            live[n++] = j;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(t->threads)
+    for (int a = 0; a < n; a++) {
+        int tid = et_thread_num();
+        measure(t, live[a], tid, &e[live[a]]);
+    }
+    for (int a = 0; a < n; a++) {
+        int j = live[a];
+        if (e[j].loss < t->start_best[j])
+            t->start_best[j] = e[j].loss;
+        if (e[j].loss < t->st.best_loss) {
+            t->st.best_start = (uint64_t)j;
+            t->st.best_loss = e[j].loss;
+            t->st.best_generation = t->st.generation;
+            t->st.best_trans = e[j].trans_rmse;
+            for (int k = 0; k < 6; k++)
+                t->st.best_rmse[k] = e[j].rmse[k];
+            et_net_copy(t->best, t->cur[j]);
+            memcpy(t->best_x, et_opt_mean(t->opt[j]), t->g->dim * sizeof(double));
+        }
+    }
+}
+
+void tr_log_row(trainer *t, int j, double best, double median, const et_errors *e)
+{
+    double el = t->elapsed0 + (tr_now() - t->t_start);
+    fprintf(t->log, "%llu,%llu,%.2f,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f",
+            (unsigned long long)t->st.generation, (unsigned long long)t->st.evals, el, best, median,
+            et_opt_sigma(t->opt[j]), et_opt_step_median(t->opt[j]), e->loss, e->trans_rmse,
+            e->rmse[0], e->rmse[1], e->rmse[2], e->rmse[3], e->rmse[4], e->rmse[5]);
+    if (t->n_starts > 1)
+        fprintf(t->log, ",%d", j);
+    fputc('\n', t->log);
+    fflush(t->log);
+    t->st.log_bytes = (uint64_t)ftell(t->log);
+}
+
+/* 1 (reported) if a write to log.csv failed, say on a full disk. */
+int tr_log_failed(trainer *t)
+{
+    if (!ferror(t->log))
+        return 0;
+    et_error(t->log_path, 0, "cannot write: %s", strerror(errno));
+    return 1;
+}
+
+/* Whether a progress line is due: always when forced, else four a second on
+ * a terminal and one every 5 s on a pipe. */
+int tr_progress_due(int force, int *tty)
+{
+    static double last;
+    double now = tr_now();
+    *tty = isatty(STDERR_FILENO);
+    if (et_verbosity < 1 || (!force && now - last < (*tty ? 0.25 : 5.0)))
+        return 0;
+    last = now;
+    return 1;
+}
+
+/* On a terminal the line rewrites itself; on a pipe each is a line. */
+void tr_progress_line(const char *line, int tty, int final)
+{
+    if (tty)
+        fprintf(stderr, "\r%-100s%s", line, final ? "\n" : "");
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+void tr_progress(trainer *t, int final, double evals_rate)
+{
+    int tty;
+    if (!tr_progress_due(final, &tty))
+        return;
+    double now = tr_now();
+    double el = t->elapsed0 + (now - t->t_start);
+    double rem = -1;
+    if (t->cfg.time_limit_s > 0)
+        rem = t->cfg.time_limit_s - el;
+    if (t->cfg.max_generations > 0 && t->st.generation > 0) {
+        double r = el / (double)t->st.generation *
+                   (double)(t->cfg.max_generations - (long)t->st.generation);
+        rem = rem < 0 || r < rem ? r : rem;
+    }
+    const double *r = t->st.best_rmse;
+    char line[256];
+    snprintf(line, sizeof line,
+             "gen %llu  %.0f evals/s  valid %.3f mm  %.2f/%.2f/%.2f deg  %.0fs elapsed%s",
+             (unsigned long long)t->st.generation, evals_rate, t->st.best_trans, r[3], r[4], r[5],
+             el, "");
+    if (rem >= 0 && !final)
+        snprintf(line + strlen(line), sizeof line - strlen(line), "  %.0fs left", rem);
+    if (t->n_starts > 1 && t->n_alive > 1)
+        snprintf(line + strlen(line), sizeof line - strlen(line), "  %d of %d starts", t->n_alive,
+                 t->n_starts);
+    tr_progress_line(line, tty, final);
+}
+
+void tr_progress_polish(const trainer *t, int force)
+{
+    int tty;
+    if (!tr_progress_due(force, &tty))
+        return;
+    double now = tr_now();
+    char line[256];
+    snprintf(line, sizeof line,
+             "polish: %llu of %d sweeps done, coordinate %llu of %llu, %llu moves kept, pool "
+             "loss %.5f, %.0fs elapsed",
+             (unsigned long long)t->pol.sweep, t->cfg.polish_sweeps, (unsigned long long)t->pol.pos,
+             (unsigned long long)et_polish_coords(t->polished), (unsigned long long)t->pol.changes,
+             t->pol.loss, t->elapsed0 + (now - t->t_start));
+    tr_progress_line(line, tty, 0);
+}
