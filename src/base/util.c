@@ -69,9 +69,26 @@ static void out_of_memory(size_t n)
     exit(ET_EXIT_INPUT);
 }
 
+/* The test build fails any allocation larger than ET_TEST_MAX_ALLOC bytes,
+ * so tests reach the out-of-memory exit without exhausting the machine. */
+static int too_large(size_t n)
+{
+#ifdef ET_TESTING
+    static long long max = -2;
+    if (max == -2) {
+        const char *m = getenv("ET_TEST_MAX_ALLOC");
+        max = m ? atoll(m) : -1;
+    }
+    return max >= 0 && n > (unsigned long long)max;
+#else
+    (void)n;
+    return 0;
+#endif
+}
+
 void *et_malloc(size_t n)
 {
-    void *p = malloc(n ? n : 1);
+    void *p = too_large(n) ? NULL : malloc(n ? n : 1);
     if (!p)
         out_of_memory(n);
     return p;
@@ -79,7 +96,7 @@ void *et_malloc(size_t n)
 
 void *et_calloc(size_t n, size_t size)
 {
-    void *p = calloc(n ? n : 1, size ? size : 1);
+    void *p = too_large(n * size) ? NULL : calloc(n ? n : 1, size ? size : 1);
     if (!p)
         out_of_memory(n * size);
     return p;

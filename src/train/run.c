@@ -1,10 +1,14 @@
 /* run: a run directory (out/<name>/) and what lives in it. */
 #include "run.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "dist.h"
 #include "evonet_check.h"
@@ -17,6 +21,42 @@ char *et_path(const char *dir, const char *name)
     char *p = et_malloc(n);
     snprintf(p, n, "%s/%s", dir, name);
     return p;
+}
+
+int et_run_lock(const char *dir)
+{
+    char *lp = et_path(dir, "lock");
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        et_error(dir, 0, "cannot open its lock file: %s", strerror(errno));
+        free(lp);
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char who[32] = "";
+        ssize_t n = e == EWOULDBLOCK ? pread(fd, who, sizeof who - 1, 0) : -1;
+        who[n > 0 ? n : 0] = '\0';
+        who[strcspn(who, "\n")] = '\0';
+        if (e == EWOULDBLOCK)
+            et_error(dir, 0,
+                     "the run is in use by process %s (training it or resuming it): wait for it "
+                     "to end, or stop it first",
+                     *who ? who : "(unknown)");
+        else
+            et_error(lp, 0, "cannot lock: %s", strerror(e));
+        close(fd);
+        free(lp);
+        return -1;
+    }
+    /* Who holds it, for the message of the next process that tries. */
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+        /* The lock holds without the note. */
+    }
+    free(lp);
+    return fd;
 }
 
 static uint64_t dbits(double d)
@@ -155,6 +195,41 @@ static int same_config(const et_run *r, const char *kp, const char *cp)
     return rc;
 }
 
+int et_run_read_result(const et_ckpt *c, const char *kp, const et_config *cfg, et_train_state *st,
+                       et_net **best)
+{
+    size_t len;
+    const void *p = et_ckpt_get(c, ET_CKPT_STATE, &len);
+    *best = NULL;
+    if (!p || et_state_read(st, p, len) != 0) {
+        et_error(kp, 0, "checkpoint has no valid trainer state");
+        return -1;
+    }
+    p = et_ckpt_get(c, ET_CKPT_BEST, &len);
+    char err[256];
+    et_net *b = p ? et_net_read(p, len, err, sizeof err) : NULL;
+    if (!b) {
+        et_error(kp, 0, "checkpoint has no valid best network%s%s", p ? ": " : "", p ? err : "");
+        return -1;
+    }
+    unsigned sizes[EVONET_MAX_LAYERS + 1];
+    unsigned nl = et_net_sizes(cfg, sizes);
+    if (nl != b->n_layers || memcmp(sizes, b->sizes, sizeof(unsigned) * (nl + 1))) {
+        et_error(kp, 0, "the network in the checkpoint does not match %s", cfg->path);
+        et_net_free(b);
+        return -1;
+    }
+    /* The CRC only says the bytes are ours: a network the kernel cannot
+     * run exactly is neither continued nor exported. */
+    if (evonet_validate(&b->net, err, sizeof err) != 0) {
+        et_error(kp, 0, "the network in the checkpoint is invalid: %s", err);
+        et_net_free(b);
+        return -1;
+    }
+    *best = b;
+    return 0;
+}
+
 int et_run_open(const char *dir, et_run *r)
 {
     memset(r, 0, sizeof *r);
@@ -165,28 +240,11 @@ int et_run_open(const char *dir, et_run *r)
         goto out;
     if (et_ckpt_load(&r->ck, kp) != 0 || same_config(r, kp, cp) != 0)
         goto out;
+    if (et_run_read_result(&r->ck, kp, &r->cfg, &r->st, &r->best) != 0)
+        goto out;
     size_t len;
-    const void *p = et_ckpt_get(&r->ck, ET_CKPT_STATE, &len);
-    if (!p || et_state_read(&r->st, p, len) != 0) {
-        et_error(kp, 0, "checkpoint has no valid trainer state");
-        goto out;
-    }
-    p = et_ckpt_get(&r->ck, ET_CKPT_BEST, &len);
+    const void *p;
     char err[256];
-    if (!p || !(r->best = et_net_read(p, len, err, sizeof err))) {
-        et_error(kp, 0, "checkpoint has no valid best network%s%s", p ? ": " : "", p ? err : "");
-        goto out;
-    }
-    unsigned sizes[EVONET_MAX_LAYERS + 1];
-    unsigned nl = et_net_sizes(&r->cfg, sizes);
-    if (nl != r->best->n_layers || memcmp(sizes, r->best->sizes, sizeof(unsigned) * (nl + 1))) {
-        et_error(kp, 0, "the network in the checkpoint does not match %s", cp);
-        goto out;
-    }
-    if (evonet_validate(&r->best->net, err, sizeof err) != 0) {
-        et_error(kp, 0, "the network in the checkpoint is invalid: %s", err);
-        goto out;
-    }
     if ((p = et_ckpt_get(&r->ck, ET_CKPT_POLISH, &len))) {
         int validated;
         et_net *pn = et_polish_section_read(p, len, r->best, &r->polish, &validated,

@@ -68,7 +68,22 @@ typedef struct et_run {
 } et_run;
 
 int et_run_open(const char *dir, et_run *r); /* 0, or -1 reported */
+
+/* A run's checkpoint c (read from kp): its trainer state and best network,
+ * checked against the configuration (shape) and the kernel's ranges, as
+ * resume, export and eval need them. 0 with *best allocated, or -1
+ * reported. */
+int et_run_read_result(const et_ckpt *c, const char *kp, const et_config *cfg, et_train_state *st,
+                       et_net **best);
 void et_run_close(et_run *r);
+
+/* Holds the run directory dir for this process: an exclusive flock on
+ * dir/lock, which the kernel releases when the process ends however it
+ * ends, so a kill -9 never leaves a stale lock. The lock file stays (its
+ * content, the holder's pid, is only for the message). The descriptor to
+ * keep open while the run is held, or -1 reported: "in use by process N"
+ * when another process holds it. */
+int et_run_lock(const char *dir);
 
 /* dir + "/" + name, newly allocated. */
 char *et_path(const char *dir, const char *name);

@@ -28,7 +28,6 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-
 static void on_signal(int sig)
 {
     tr_stop_signal = sig;
@@ -211,6 +210,7 @@ int et_train(const et_train_opts *o)
     sigaction(SIGTERM, &sa, NULL);
     rc = train_loop(t);
 out:
+    tr_abandon(t);
     tr_free(t);
     et_dist_finalize();
     return rc;

@@ -37,6 +37,8 @@ static int write_text_atomic(const char *path, const char *text)
 
 void tr_free(trainer *t)
 {
+    if (t->locked)
+        close(t->lock_fd);
     for (int j = 0; j < t->n_starts; j++) {
         et_opt_free(t->opt[j]);
         if (j > 0)
@@ -73,6 +75,14 @@ void tr_free(trainer *t)
  * than candidates are refused here. */
 static int check_search(trainer *t)
 {
+    /* The optimizers stop on their budget only (minibatch noise is not
+     * convergence), so without one a run would never end, nor polish. */
+    if (t->cfg.time_limit_s <= 0 && t->cfg.max_generations <= 0 && t->cfg.max_evals <= 0) {
+        et_error(t->cfg.path, 0,
+                 "[train] has no budget: time_limit_s, max_generations and max_evals are all 0; "
+                 "set one (or give --time-limit, --max-generations or --max-evals)");
+        return -1;
+    }
     if (t->cfg.polish_sweeps > 0 && t->cfg.time_limit_s > 0 &&
         t->cfg.polish_s >= t->cfg.time_limit_s) {
         et_error(t->cfg.path, 0,
@@ -180,10 +190,40 @@ int tr_setup_config(trainer *t, const et_train_opts *o)
 }
 
 /* Phase 2, rank 0 only: the run directory. Never overwrite a run unless asked. */
+/* The run being set up, for tr_abandon at exit (one run per process). */
+static trainer *unstarted;
+
+static void abandon_at_exit(void)
+{
+    if (unstarted)
+        tr_abandon(unstarted);
+}
+
+void tr_abandon(trainer *t)
+{
+    if (!t->locked || t->resume || t->started)
+        return;
+    const char *files[] = {"config.ini", "log.csv", "checkpoint.bin", "lock"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *p = et_path(t->dir, files[i]);
+        unlink(p);
+        free(p);
+    }
+    if (t->made_dir)
+        rmdir(t->dir);
+    unstarted = NULL;
+}
+
 int tr_setup_dir(trainer *t, const et_train_opts *o)
 {
-    if (o->resume)
+    /* The lock comes before anything is changed: a second process on the
+     * same run stops here, touching nothing. */
+    if (o->resume) {
+        if ((t->lock_fd = et_run_lock(t->dir)) < 0)
+            return -1;
+        t->locked = 1;
         return 0;
+    }
     struct stat sb;
     if (stat(t->dir, &sb) == 0) {
         if (!o->force) {
@@ -193,6 +233,9 @@ int tr_setup_dir(trainer *t, const et_train_opts *o)
                      t->dir);
             return -1;
         }
+        if ((t->lock_fd = et_run_lock(t->dir)) < 0)
+            return -1;
+        t->locked = 1;
         unlink(t->ckpt_path);
         unlink(t->log_path);
     } else {
@@ -201,7 +244,15 @@ int tr_setup_dir(trainer *t, const et_train_opts *o)
             et_error(t->dir, 0, "cannot create run directory: %s", strerror(errno));
             return -1;
         }
+        t->made_dir = 1;
+        if ((t->lock_fd = et_run_lock(t->dir)) < 0)
+            return -1;
+        t->locked = 1;
     }
+    static int registered;
+    if (!registered && atexit(abandon_at_exit) == 0)
+        registered = 1;
+    unstarted = t;
     char *cp = et_path(t->dir, "config.ini");
     int w = write_text_atomic(cp, t->cfg_text);
     free(cp);
@@ -347,7 +398,17 @@ int tr_setup_state(trainer *t)
         if (tr_load_checkpoint(t) != 0)
             return -1;
         if (root) {
-            /* Rows logged after the checkpoint will be recomputed: drop them. */
+            /* Rows logged after the checkpoint will be recomputed: drop
+             * them. A log shorter than the checkpoint's record lost rows
+             * that nothing recomputes: refuse rather than pad it. */
+            struct stat lb;
+            if (stat(t->log_path, &lb) == 0 && (uint64_t)lb.st_size < t->st.log_bytes) {
+                et_error(t->log_path, 0,
+                         "has %lld bytes but the checkpoint recorded %llu: it was cut or "
+                         "replaced; restore it to resume",
+                         (long long)lb.st_size, (unsigned long long)t->st.log_bytes);
+                return -1;
+            }
             if (truncate(t->log_path, (off_t)t->st.log_bytes) != 0) {
                 et_error(t->log_path, 0, "cannot truncate: %s", strerror(errno));
                 return -1;
@@ -373,5 +434,7 @@ int tr_setup_state(trainer *t)
      * stops it. */
     if (root && !t->resume && (tr_log_failed(t) || tr_save_checkpoint(t) != 0))
         return -1;
+    t->started = 1;
+    unstarted = NULL;
     return 0;
 }

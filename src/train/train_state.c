@@ -135,11 +135,11 @@ int tr_load_checkpoint(trainer *t)
                  what);
         goto out;
     }
-    p = et_ckpt_get(&c, ET_CKPT_STATE, &len);
-    if (!p || et_state_read(&t->st, p, len) != 0) {
-        et_error(t->ckpt_path, 0, "checkpoint: bad trainer state");
+    et_net *b;
+    if (et_run_read_result(&c, t->ckpt_path, &t->cfg, &t->st, &b) != 0)
         goto out;
-    }
+    et_net_copy(t->best, b);
+    et_net_free(b);
     if (t->n_starts > 1) {
         p = et_ckpt_get(&c, ET_CKPT_STARTS, &len);
         if (!p || starts_read(t, p, len) != 0) {
@@ -150,18 +150,6 @@ int tr_load_checkpoint(trainer *t)
         et_error(t->ckpt_path, 0, "checkpoint: bad optimizer state");
         goto out;
     }
-    p = et_ckpt_get(&c, ET_CKPT_BEST, &len);
-    et_net *b = p ? et_net_read(p, len, err, sizeof err) : NULL;
-    /* Validated as export does: a run must not continue from a network the
-     * kernel cannot run exactly (the CRC only says the bytes are ours). */
-    if (!b || b->n_layers != t->nl || memcmp(b->sizes, t->sizes, sizeof(unsigned) * (t->nl + 1)) ||
-        evonet_validate(&b->net, err, sizeof err) != 0) {
-        et_error(t->ckpt_path, 0, "checkpoint: bad best network");
-        et_net_free(b);
-        goto out;
-    }
-    et_net_copy(t->best, b);
-    et_net_free(b);
     p = et_ckpt_get(&c, ET_CKPT_GENOME, &len);
     if (!p || len != et_genome_cal_bytes(t->g)) {
         et_error(t->ckpt_path, 0, "checkpoint: bad genome calibration");

@@ -61,6 +61,10 @@ typedef struct trainer {
     FILE *log;
     int threads;
     int resume; /* continuing from a checkpoint (not only --resume given) */
+    /* Rank 0 holds the run directory (et_run_lock) while locked; a fresh
+     * run's files are removed if it fails before its first checkpoint
+     * (tr_abandon), and its directory too when it made it. */
+    int lock_fd, locked, made_dir, started;
     double out_weight[SIM_POSE_DIM];
     double t_start, elapsed0;
 } trainer;
@@ -83,6 +87,11 @@ int tr_setup_dir(trainer *t, const et_train_opts *o);
 int tr_setup_search(trainer *t);
 int tr_setup_state(trainer *t);
 void tr_free(trainer *t);
+
+/* A fresh run that failed before its first checkpoint leaves nothing
+ * behind: its files go, and its directory if it made it. Also run at exit,
+ * since running out of memory exits at once (et_malloc). */
+void tr_abandon(trainer *t);
 
 /* The whole state <-> t->ckpt_path; 0, or -1 reported (train_state.c). */
 int tr_save_checkpoint(trainer *t);
