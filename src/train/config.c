@@ -111,7 +111,9 @@ static int is_trainer_section(const char *s)
     return 0;
 }
 
-/* Parse one value into cfg per its spec. 0 ok, -1 with message in err. */
+/* Parse one value into cfg per its spec. 0 ok, -1 with message in err.
+ * Long on purpose: one case per key type of the schema, each with its own
+ * range message, read top to bottom like the table. */
 static int set_value(et_config *cfg, const key_spec *k, const char *v, char *err, size_t n)
 {
     char *base = (char *)cfg;

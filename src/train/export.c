@@ -51,6 +51,8 @@ static void emit_chan(FILE *o, const char *decl, const evonet_chan *c, size_t n)
     fprintf(o, "\n};\n");
 }
 
+/* Long on purpose: it writes the header top to bottom, in the order its
+ * reader meets it (provenance, guard, sizes, arrays, self-test). */
 int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
 {
     char err[256];

@@ -39,9 +39,61 @@ static double search_limit_s(const trainer *t)
     return t->cfg.time_limit_s - (t->cfg.polish_sweeps > 0 ? t->cfg.polish_s : 0);
 }
 
+/* One generation of every live start: ask, score on the generation's
+ * minibatch (this rank's share, then gathered), tell. -1 if a tell failed
+ * (on every rank alike). */
+static int generation(trainer *t)
+{
+    uint64_t gen = t->st.generation;
+    size_t total = 0;
+    for (int j = 0; j < t->n_starts; j++) {
+        t->off[j] = total;
+        if (t->alive[j]) {
+            et_opt_set_step_floor(t->opt[j], tr_floor_at(t, gen));
+            total += et_opt_lambda(t->opt[j]);
+        }
+    }
+    t->off[t->n_starts] = total;
+    size_t lo, hi;
+    et_dist_share(total, &lo, &hi);
+    et_data mb = tr_draw_minibatch(t, gen);
+    tr_score_share(t, lo, hi, &mb);
+    et_dist_allgather(t->loss, total);
+    int told = 0;
+    for (int j = 0; j < t->n_starts && told == 0; j++)
+        if (t->alive[j])
+            told = et_opt_tell(t->opt[j], t->loss + t->off[j], t->off[j + 1] - t->off[j]);
+    return told < 0 ? -1 : 0;
+}
+
+/* The run's last words: why it stopped, its best validation, the polish. */
+static void report_end(const trainer *t, const char *why)
+{
+    char won[32] = "";
+    if (t->n_starts > 1)
+        snprintf(won, sizeof won, " (start %llu)", (unsigned long long)t->st.best_start);
+    et_info("evotrain: %s after %llu generations, %llu evaluations; best validation at "
+            "generation %llu%s: %.3f mm, %.2f/%.2f/%.2f deg (RMSE); run in %s\n",
+            why, (unsigned long long)t->st.generation, (unsigned long long)t->st.evals,
+            (unsigned long long)t->st.best_generation, won, t->st.best_trans, t->st.best_rmse[3],
+            t->st.best_rmse[4], t->st.best_rmse[5], t->dir);
+    if (t->pol_validated) {
+        const et_errors *e = &t->pol_valid;
+        et_info("evotrain: polish: %llu sweeps%s, %llu of %llu moves kept; validation %.3f mm, "
+                "%.2f/%.2f/%.2f deg: %s\n",
+                (unsigned long long)t->pol.sweep, t->pol.done ? " (converged)" : "",
+                (unsigned long long)t->pol.changes, (unsigned long long)t->pol.trials,
+                e->trans_rmse, e->rmse[3], e->rmse[4], e->rmse[5],
+                et_polish_wins(e, t->st.best_loss)
+                    ? "the run's network"
+                    : "not better on validation: the search's network stays");
+    }
+}
+
 /* The generations. Every rank runs this loop in lockstep; the one
  * collective per generation (a max over the ranks' flags) both exchanges
- * the stop decision and carries rank 0's I/O failures. */
+ * the stop decision and carries rank 0's I/O failures. Its length is the
+ * stop decisions in the order they are taken, which must stay together. */
 static int train_loop(trainer *t)
 {
     int root = et_dist_rank() == 0;
@@ -87,32 +139,13 @@ static int train_loop(trainer *t)
             why = et_opt_stop_name(s);
             break;
         }
-        uint64_t gen = t->st.generation;
-        size_t total = 0;
-        for (int j = 0; j < t->n_starts; j++) {
-            t->off[j] = total;
-            if (t->alive[j]) {
-                et_opt_set_step_floor(t->opt[j], tr_floor_at(t, gen));
-                total += et_opt_lambda(t->opt[j]);
-            }
-        }
-        t->off[t->n_starts] = total;
-        size_t lo, hi;
-        et_dist_share(total, &lo, &hi);
-        et_data mb = tr_draw_minibatch(t, gen);
-        tr_score_share(t, lo, hi, &mb);
-        et_dist_allgather(t->loss, total);
-        int told = 0;
-        for (int j = 0; j < t->n_starts && told == 0; j++)
-            if (t->alive[j])
-                told = et_opt_tell(t->opt[j], t->loss + t->off[j], t->off[j + 1] - t->off[j]);
-        if (told < 0) {
+        if (generation(t) < 0) {
             rc = ET_EXIT_INPUT; /* every rank fails alike: same state, same values */
             why = "error";
             break;
         }
         t->st.generation++;
-        t->st.evals += total;
+        t->st.evals += t->off[t->n_starts]; /* the candidates of this generation */
         t->pol_active = 0; /* the search moved on: its best is polished anew at the end */
         if (root && t->st.generation % (uint64_t)t->cfg.valid_every == 0) {
             et_errors e[ET_MAX_STARTS];
@@ -155,25 +188,7 @@ static int train_loop(trainer *t)
     if (tr_save_checkpoint(t) != 0)
         return ET_EXIT_INPUT;
     tr_progress(t, 1, rate);
-    char won[32] = "";
-    if (t->n_starts > 1)
-        snprintf(won, sizeof won, " (start %llu)", (unsigned long long)t->st.best_start);
-    et_info("evotrain: %s after %llu generations, %llu evaluations; best validation at "
-            "generation %llu%s: %.3f mm, %.2f/%.2f/%.2f deg (RMSE); run in %s\n",
-            why, (unsigned long long)t->st.generation, (unsigned long long)t->st.evals,
-            (unsigned long long)t->st.best_generation, won, t->st.best_trans, t->st.best_rmse[3],
-            t->st.best_rmse[4], t->st.best_rmse[5], t->dir);
-    if (t->pol_validated) {
-        const et_errors *e = &t->pol_valid;
-        et_info("evotrain: polish: %llu sweeps%s, %llu of %llu moves kept; validation %.3f mm, "
-                "%.2f/%.2f/%.2f deg: %s\n",
-                (unsigned long long)t->pol.sweep, t->pol.done ? " (converged)" : "",
-                (unsigned long long)t->pol.changes, (unsigned long long)t->pol.trials,
-                e->trans_rmse, e->rmse[3], e->rmse[4], e->rmse[5],
-                et_polish_wins(e, t->st.best_loss)
-                    ? "the run's network"
-                    : "not better on validation: the search's network stays");
-    }
+    report_end(t, why);
     return rc;
 }
 

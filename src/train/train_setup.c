@@ -259,6 +259,63 @@ int tr_setup_dir(trainer *t, const et_train_opts *o)
     return w;
 }
 
+/* The raced starts: each with its optimizer at its start point and its own
+ * calibration. 0 with *cap the most candidates a generation can ask, or -1. */
+static int setup_starts(trainer *t, const et_data *cal, size_t *cap_out)
+{
+    size_t dim = t->g->dim;
+    char err[256];
+    t->n_starts = t->cfg.starts;
+    t->n_alive = t->n_starts;
+    t->gs[0] = t->g;
+    double *grid = et_malloc(dim * sizeof(double)), *xj = et_malloc(dim * sizeof(double));
+    et_genome_grid(t->g, t->cfg.bias_step, grid);
+    size_t cap = 0;
+    int rc = 0;
+    for (int j = 0; j < t->n_starts && rc == 0; j++) {
+        et_opt_params p;
+        tr_opt_params(t, j, &p);
+        t->opt[j] = et_opt_alloc(t->cfg.algo, dim, &p);
+        t->alive[j] = 1;
+        t->start_best[j] = INFINITY;
+        if (!t->opt[j]) {
+            rc = -1; /* check_search tried the same allocation */
+            break;
+        }
+        /* Each start is calibrated on its own start weights, as a run of
+         * its own would be: start 0's per-channel scales do not fit another
+         * start's weights. From a warm start they all begin at its point,
+         * with its calibration, and differ in their random streams. */
+        memcpy(xj, t->x0, dim * sizeof(double));
+        if (j > 0) {
+            t->gs[j] = et_genome_alloc(t->sizes, t->nl, t->cfg.ridge_output, t->cfg.scale_search,
+                                       err, sizeof err);
+            if (!t->gs[j]) {
+                rc = -1;
+                break;
+            }
+            t->gs[j]->per_layer = t->g->per_layer;
+            if (t->resume) {
+                /* the calibration comes back with the checkpoint */
+            } else if (!strcmp(t->cfg.init, "none")) {
+                et_genome_init(t->gs[j], tr_start_seed(t, j), t->cfg.init_weight_sd, xj);
+                et_fitness_calibrate(t->gs[j], xj, cal);
+            } else {
+                et_genome_cal_copy(t->gs[j], t->g);
+            }
+        }
+        et_opt_set_grid(t->opt[j], grid);
+        if (et_opt_set_x0(t->opt[j], xj, t->cfg.sigma0) != 0 ||
+            (t->cfg.margin != 0 && et_opt_set_margin(t->opt[j], t->cfg.margin) != 0))
+            rc = -1;
+        cap += et_opt_lambda_max(t->opt[j]);
+    }
+    free(grid);
+    free(xj);
+    *cap_out = cap;
+    return rc;
+}
+
 /* Phase 3, every rank: network, data, start point, optimizer. Each rank
  * simulates its share of the pool; the shares are then exchanged. */
 int tr_setup_search(trainer *t)
@@ -322,54 +379,8 @@ int tr_setup_search(trainer *t)
         et_fitness_calibrate(t->g, t->x0, &cal);
     }
 
-    t->n_starts = t->cfg.starts;
-    t->n_alive = t->n_starts;
-    t->gs[0] = t->g;
-    double *grid = et_malloc(dim * sizeof(double)), *xj = et_malloc(dim * sizeof(double));
-    et_genome_grid(t->g, t->cfg.bias_step, grid);
-    size_t cap = 0;
-    int rc = 0;
-    for (int j = 0; j < t->n_starts && rc == 0; j++) {
-        et_opt_params p;
-        tr_opt_params(t, j, &p);
-        t->opt[j] = et_opt_alloc(t->cfg.algo, dim, &p);
-        t->alive[j] = 1;
-        t->start_best[j] = INFINITY;
-        if (!t->opt[j]) {
-            rc = -1; /* check_search tried the same allocation */
-            break;
-        }
-        /* Each start is calibrated on its own start weights, as a run of
-         * its own would be: start 0's per-channel scales do not fit another
-         * start's weights. From a warm start they all begin at its point,
-         * with its calibration, and differ in their random streams. */
-        memcpy(xj, t->x0, dim * sizeof(double));
-        if (j > 0) {
-            t->gs[j] = et_genome_alloc(t->sizes, t->nl, t->cfg.ridge_output, t->cfg.scale_search,
-                                       err, sizeof err);
-            if (!t->gs[j]) {
-                rc = -1;
-                break;
-            }
-            t->gs[j]->per_layer = t->g->per_layer;
-            if (t->resume) {
-                /* the calibration comes back with the checkpoint */
-            } else if (!strcmp(t->cfg.init, "none")) {
-                et_genome_init(t->gs[j], tr_start_seed(t, j), t->cfg.init_weight_sd, xj);
-                et_fitness_calibrate(t->gs[j], xj, &cal);
-            } else {
-                et_genome_cal_copy(t->gs[j], t->g);
-            }
-        }
-        et_opt_set_grid(t->opt[j], grid);
-        if (et_opt_set_x0(t->opt[j], xj, t->cfg.sigma0) != 0 ||
-            (t->cfg.margin != 0 && et_opt_set_margin(t->opt[j], t->cfg.margin) != 0))
-            rc = -1;
-        cap += et_opt_lambda_max(t->opt[j]);
-    }
-    free(grid);
-    free(xj);
-    if (rc != 0)
+    size_t cap;
+    if (setup_starts(t, &cal, &cap) != 0)
         return -1;
     t->st.best_loss = INFINITY;
     t->st.best_trans = NAN;
