@@ -121,6 +121,10 @@ static void keys(FILE *o, const char *doc)
             const char *t = p;
             while (*t == ' ')
                 t++;
+            /* Deeper indentation is a list under the key (the optimizers of
+             * [train] algo): a line of its own. */
+            if (t - p >= 8)
+                fputs(".br\n", o);
             put(o, t, len - (size_t)(t - p));
             fputc('\n', o);
         }
