@@ -58,10 +58,6 @@ static int strip_verbosity(int argc, char **argv)
 /* Runs a command; after its own --help text comes what all commands share. */
 static int dispatch(const et_command *c, int argc, char **argv)
 {
-    if (!c->fn) {
-        et_error(NULL, 0, "%s: not built into this binary", c->name);
-        return ET_EXIT_USAGE;
-    }
     int help = 0;
     for (int i = 1; i < argc; i++)
         help |= is_help(argv[i]);

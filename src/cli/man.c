@@ -168,7 +168,7 @@ int cmd_man(int argc, char **argv)
           o);
     for (size_t i = 0; i < et_n_commands; i++) {
         const et_command *c = &et_commands[i];
-        if (c->hidden || !c->fn)
+        if (c->hidden)
             continue;
         fputs(".SS ", o);
         puts_r(o, c->name);
