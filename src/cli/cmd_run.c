@@ -10,6 +10,7 @@
 #include "evalcore.h"
 #include "export.h"
 #include "run.h"
+#include "runeval.h"
 #include "sim.h"
 #include "util.h"
 
@@ -39,8 +40,6 @@ int cmd_export(int argc, char **argv)
             outp = argv[++i];
         } else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
             name = argv[++i];
-        } else if (!strcmp(argv[i], "-q")) {
-            et_verbosity = 0;
         } else if (argv[i][0] != '-' && !dir) {
             dir = argv[i];
         } else {
@@ -115,46 +114,20 @@ int cmd_export(int argc, char **argv)
     return rc;
 }
 
+static const char eval_help[] =
+    "usage: evotrain eval DIR [--data FILE.csv] [-n N]\n"
+    "Errors of run DIR's best network on N fresh simulated samples (default\n"
+    "20000, never seen in training or validation) or on a dataset CSV in the\n"
+    "format of `evotrain dataset`: per-axis RMSE, p50, p95 and max absolute\n"
+    "error, and the Euclidean translation error, in mm and deg.\n";
+
 int cmd_eval(int argc, char **argv)
 {
-    const char *dir = NULL, *data = NULL;
-    size_t n = 20000;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: evotrain eval DIR [--data FILE.csv] [-n N]\n"
-                   "Errors of run DIR's best network on N fresh simulated samples (default\n"
-                   "20000, never seen in training or validation) or on a dataset CSV in the\n"
-                   "format of `evotrain dataset`: per-axis RMSE, p50, p95 and max absolute\n"
-                   "error, and the Euclidean translation error, in mm and deg.\n");
-            return ET_EXIT_OK;
-        } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
-            data = argv[++i];
-        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
-            if (et_eval_parse_n("eval", argv[++i], &n) != 0)
-                return ET_EXIT_USAGE;
-        } else if (!strcmp(argv[i], "-q")) {
-            et_verbosity = 0;
-        } else if (argv[i][0] != '-' && !dir) {
-            dir = argv[i];
-        } else {
-            et_error(NULL, 0, "eval: unexpected argument '%s'", argv[i]);
-            return ET_EXIT_USAGE;
-        }
-    }
-    if (!dir) {
-        et_error(NULL, 0, "eval: usage: evotrain eval DIR [--data FILE.csv] [-n N]");
-        return ET_EXIT_USAGE;
-    }
-    et_run r;
-    if (et_run_open(dir, &r) != 0)
-        return ET_EXIT_INPUT;
-    et_eval ev;
-    int rc = ET_EXIT_INPUT;
-    if (et_eval_run(&r, data, n, &ev) == 0) {
-        et_eval_print(&ev, stdout);
-        et_eval_free(&ev);
-        rc = ET_EXIT_OK;
-    }
-    et_run_close(&r);
-    return rc;
+    et_run_eval re;
+    int rc = et_run_eval_open("eval", eval_help, argc, argv, &re);
+    if (rc != ET_RUN_EVAL_OPEN)
+        return rc;
+    et_eval_print(&re.ev, stdout);
+    et_run_eval_close(&re);
+    return ET_EXIT_OK;
 }
