@@ -158,8 +158,9 @@ int cmd_man(int argc, char **argv)
     fputs("\\&evotrain \\-\\-version\n.fi\n", o);
     fputs(".SH DESCRIPTION\n"
           "evotrain trains small integer neural networks for microcontrollers without an FPU "
-          "with CMA\\-ES or random search, scoring every candidate with the same integer "
-          "kernel the firmware runs (evonet), on samples from a sensor simulator. "
+          "with CMA\\-ES or random search, scoring every candidate with the integer "
+          "arithmetic of the kernel the firmware runs (evonet; on the host its batched twin, "
+          "proven bit\\-identical by test), on samples from a sensor simulator. "
           "A run directory (out/NAME/) holds config.ini (the resolved configuration), "
           "log.csv (one row per validation) and checkpoint.bin (the whole state and the "
           "best network). Errors go to standard error as "
