@@ -1,5 +1,7 @@
 /* cmd_run: the commands that read a finished (or running) run directory:
  * export (firmware header) and eval (errors on held-out data). */
+/* realpath is XSI, beyond the Makefile's _POSIX_C_SOURCE. */
+#define _XOPEN_SOURCE 700
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +27,19 @@ static volatile sig_atomic_t export_signal;
 static void on_export_signal(int sig)
 {
     export_signal = sig;
+}
+
+/* The run's name for the header: the last component of its directory's
+ * real path, so that out/x, ./out/x, out/x/ and /abs/out/x (or `.` inside
+ * it) all give the same header, and the header does not depend on where the
+ * run lies. (A directory name holds no '/', so it cannot end the comment it
+ * is written into.) */
+static void run_name_of(const char *dir, char *name, size_t size)
+{
+    char *real = realpath(dir, NULL);
+    const char *base = real ? strrchr(real, '/') : NULL;
+    snprintf(name, size, "%s", base && base[1] ? base + 1 : real ? real : dir);
+    free(real);
 }
 
 int cmd_export(int argc, char **argv)
@@ -73,11 +88,13 @@ int cmd_export(int argc, char **argv)
     char pol[64] = "";
     if (r.polished)
         snprintf(pol, sizeof pol, ", polished in %llu sweeps", (unsigned long long)r.polish.sweep);
+    char run_name[256];
+    run_name_of(dir, run_name, sizeof run_name);
     snprintf(prov, sizeof prov,
              "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation RMSE "
              "%.3f mm, %.2f/%.2f/%.2f deg).",
-             dir, (unsigned long long)r.cfg.seed, (unsigned long long)r.st.best_generation, won,
-             pol, trans, rm[3], rm[4], rm[5]);
+             run_name, (unsigned long long)r.cfg.seed, (unsigned long long)r.st.best_generation,
+             won, pol, trans, rm[3], rm[4], rm[5]);
     snprintf(input_doc, sizeof input_doc, "%zu raw ADC counts (int16) in the order %s, %s, ..., %s",
              ni, sim_reading_name(r.cfg.sim, 0), sim_reading_name(r.cfg.sim, 1),
              sim_reading_name(r.cfg.sim, ni - 1));
