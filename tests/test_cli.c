@@ -272,6 +272,34 @@ static void test_export_path_forms(void **state)
     free(abin);
 }
 
+/* A build without MPI started as one of several MPI ranks stops first,
+ * touching nothing, and says which build to use (issue 22, defect 10); a
+ * world of one runs. The launchers' variables are set here, no mpirun. */
+static void test_mpi_launch_refused(void **state)
+{
+    (void)state;
+    static const char *const envs[] = {"OMPI_COMM_WORLD_SIZE=2", "PMI_SIZE=3", "PMIX_RANK=1",
+                                       "OMPI_COMM_WORLD_RANK=1"};
+    char err[600], out[600];
+    snprintf(err, sizeof err, "%s/mpi.err", tmp);
+    snprintf(out, sizeof out, "%s/mpi", tmp);
+    for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+        assert_int_equal(
+            run("env %s %s --config tests/data/tiny.ini --out %s -q 2> %s", envs[i], bin, out, err),
+            1);
+        char *t = slurp(err, NULL);
+        assert_non_null(t);
+        assert_non_null(strstr(t, "evotrain: "));
+        assert_non_null(strstr(t, "build with `make MPI=1` and run evotrain-mpi"));
+        free(t);
+        assert_true(file_size(out) < 0); /* nothing created */
+    }
+    assert_int_equal(run("env OMPI_COMM_WORLD_SIZE=1 PMI_SIZE=1 PMIX_RANK=0 %s --version "
+                         ">/dev/null",
+                         bin),
+                     0);
+}
+
 /* make install / uninstall into a temporary prefix, with this test build. */
 static void test_install(void **state)
 {
@@ -304,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_man_has_every_key),
         cmocka_unit_test(test_kernel),
         cmocka_unit_test(test_export_path_forms),
+        cmocka_unit_test(test_mpi_launch_refused),
         cmocka_unit_test(test_install),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
