@@ -42,6 +42,56 @@ static void run_name_of(const char *dir, char *name, size_t size)
     free(real);
 }
 
+/* The header's provenance line: the run by name, its seed, where its best
+ * network came from and that network's validation errors (the polished
+ * one's when the polish improved on the search). */
+static void provenance(const et_run *r, const char *dir, char *prov, size_t size)
+{
+    char won[48] = "", pol[64] = "", run_name[256];
+    if (r->cfg.starts > 1)
+        snprintf(won, sizeof won, " of start %llu", (unsigned long long)r->st.best_start);
+    const double *rm = r->polished ? r->polish_valid.rmse : r->st.best_rmse;
+    double trans = r->polished ? r->polish_valid.trans_rmse : r->st.best_trans;
+    if (r->polished)
+        snprintf(pol, sizeof pol, ", polished in %llu sweeps", (unsigned long long)r->polish.sweep);
+    run_name_of(dir, run_name, sizeof run_name);
+    snprintf(prov, size,
+             "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation RMSE "
+             "%.3f mm, %.2f/%.2f/%.2f deg).",
+             run_name, (unsigned long long)r->cfg.seed, (unsigned long long)r->st.best_generation,
+             won, pol, trans, rm[3], rm[4], rm[5]);
+}
+
+/* The header into outp, atomically. Ctrl-C or SIGTERM while it is written
+ * would leave its temp file behind: they are noted instead (a mask would not
+ * do: OpenMP's threads would take them), and honoured once the file is
+ * renamed or removed: exit 130 either way, as the dataset command does. */
+static int write_header(const char *outp, const evonet *net, const et_export_info *info)
+{
+    struct sigaction sa, old_int, old_term, old_hup;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_export_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+    et_afile af;
+    int rc = ET_EXIT_INPUT;
+    if (et_afile_open(&af, outp) == 0) {
+        if (et_export_write(af.fp, net, info) == 0 && !export_signal) {
+            if (et_afile_commit(&af) == 0) {
+                rc = ET_EXIT_OK;
+                et_info("evotrain: wrote %s\n", outp);
+            }
+        } else {
+            et_afile_abort(&af);
+        }
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    return export_signal ? ET_EXIT_INTERRUPTED : rc;
+}
+
 int cmd_export(int argc, char **argv)
 {
     const char *dir = NULL, *outp = NULL, *name = "pose_net";
@@ -78,54 +128,13 @@ int cmd_export(int argc, char **argv)
     size_t ni = sim_n_readings(r.cfg.sim);
     int16_t *counts = et_malloc(sizeof(int16_t) * N_SELFTEST * ni);
     sim_sample(r.cfg.sim, r.cfg.seed, ET_SELFTEST_BASE, N_SELFTEST, 1, counts, NULL);
-    char prov[512], input_doc[256], won[48] = "";
-    if (r.cfg.starts > 1)
-        snprintf(won, sizeof won, " of start %llu", (unsigned long long)r.st.best_start);
-    /* The validation errors of the network exported: the polished one's
-     * when the polish improved on the search. */
-    const double *rm = r.polished ? r.polish_valid.rmse : r.st.best_rmse;
-    double trans = r.polished ? r.polish_valid.trans_rmse : r.st.best_trans;
-    char pol[64] = "";
-    if (r.polished)
-        snprintf(pol, sizeof pol, ", polished in %llu sweeps", (unsigned long long)r.polish.sweep);
-    char run_name[256];
-    run_name_of(dir, run_name, sizeof run_name);
-    snprintf(prov, sizeof prov,
-             "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation RMSE "
-             "%.3f mm, %.2f/%.2f/%.2f deg).",
-             run_name, (unsigned long long)r.cfg.seed, (unsigned long long)r.st.best_generation,
-             won, pol, trans, rm[3], rm[4], rm[5]);
+    char prov[512], input_doc[256];
+    provenance(&r, dir, prov, sizeof prov);
     snprintf(input_doc, sizeof input_doc, "%zu raw ADC counts (int16) in the order %s, %s, ..., %s",
              ni, sim_reading_name(r.cfg.sim, 0), sim_reading_name(r.cfg.sim, 1),
              sim_reading_name(r.cfg.sim, ni - 1));
     et_export_info info = {name, prov, input_doc, out_names, counts, N_SELFTEST};
-    /* Ctrl-C or SIGTERM while the header is written would leave its temp
-     * file behind: they are noted instead (a mask would not do: OpenMP's
-     * threads would take them), and honoured once the file is renamed or
-     * removed: exit 130 either way, as the dataset command does. */
-    struct sigaction sa, old_int, old_term, old_hup;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_export_signal;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
-    et_afile af;
-    int rc = ET_EXIT_INPUT;
-    if (et_afile_open(&af, outp) == 0) {
-        if (et_export_write(af.fp, &r.best->net, &info) == 0 && !export_signal) {
-            if (et_afile_commit(&af) == 0) {
-                rc = ET_EXIT_OK;
-                et_info("evotrain: wrote %s\n", outp);
-            }
-        } else {
-            et_afile_abort(&af);
-        }
-    }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-    if (export_signal)
-        rc = ET_EXIT_INTERRUPTED;
+    int rc = write_header(outp, &r.best->net, &info);
     free(counts);
     et_run_close(&r);
     return rc;
