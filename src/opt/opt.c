@@ -86,20 +86,24 @@ double et_opt_weights(int lambda, int mu, double *w)
     return 1.0 / sum2;
 }
 
-/* (Re)allocate the per-generation buffers for o->lambda rows; only between
- * generations (alloc, restart, load). */
-int et_opt_ensure_cap(et_opt *o)
+/* The per-generation buffers, sized by the largest lambda so far. */
+static void free_generation(et_opt *o)
 {
-    size_t lam = (size_t)o->lambda;
-    if (lam <= o->cap)
-        return 0;
-    size_t n = o->n;
     free(o->X);
     free(o->Y);
     free(o->Z);
     free(o->have);
     free(o->fit);
     free(o->order);
+}
+
+int et_opt_ensure_cap(et_opt *o)
+{
+    size_t lam = (size_t)o->lambda;
+    if (lam <= o->cap)
+        return 0;
+    size_t n = o->n;
+    free_generation(o);
     o->X = et_calloc(lam * n, sizeof(double));
     o->Y = et_calloc(lam * n, sizeof(double));
     o->Z = et_calloc(lam * n, sizeof(double));
@@ -235,12 +239,7 @@ void et_opt_free(et_opt *o)
     free(o->hist_best);
     free(o->hist_med);
     free(o->hist_tmp);
-    free(o->X);
-    free(o->Y);
-    free(o->Z);
-    free(o->have);
-    free(o->fit);
-    free(o->order);
+    free_generation(o);
     free(o);
 }
 
