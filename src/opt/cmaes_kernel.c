@@ -1,11 +1,13 @@
 /* cmaes_kernel: the full CMA-ES's sampling product Y = Z (B D)^T with a fixed
- * summation order (see et_cmaes_mat_times_rows in cmaes.h), apart from the
- * state it samples, so that optbench can time it alone. */
+ * summation order (see et_cmaes_mat_times_rows in cmaes.h), in a file of its
+ * own: the one function of the family built for several instruction sets. */
 #include "cmaes.h"
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void
-et_cmaes_mat_times_rows(size_t n, const double *restrict M, size_t cnt, const double *restrict Z,
-                        double *restrict Y, size_t i0, size_t i1)
+/* Cloned per instruction set; called through the plain function below,
+ * because clang resolves a clone only from its own translation unit. */
+static __attribute__((target_clones("avx512f", "avx2", "default"))) void
+mat_times_rows(size_t n, const double *restrict M, size_t cnt, const double *restrict Z,
+               double *restrict Y, size_t i0, size_t i1)
 {
     for (size_t k = 0; k < cnt; k++)
         for (size_t i = i0; i < i1; i++)
@@ -41,4 +43,10 @@ et_cmaes_mat_times_rows(size_t n, const double *restrict M, size_t cnt, const do
                 y[i] += zk * col[i];
         }
     }
+}
+
+void et_cmaes_mat_times_rows(size_t n, const double *M, size_t cnt, const double *Z, double *Y,
+                             size_t i0, size_t i1)
+{
+    mat_times_rows(n, M, cnt, Z, Y, i0, i1);
 }
