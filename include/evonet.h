@@ -5,7 +5,10 @@
  * floating point, no division, no 64-bit multiply and no mutable static state,
  * so that the code compiled for a Cortex-M0 (ARMv6-M: 32x32->32 MULS only, no
  * divide) calls no libgcc helper and gives the same bits as on the host. The
- * trainer scores every candidate network with this very code.
+ * trainer scores candidates with its batched twin (src/net/batch.c: the same
+ * integer arithmetic over many samples at once), which tests/test_batch.c
+ * proves bit-identical to evonet_forward; eval, the exported header's
+ * self-test vectors and the firmware test run this code itself.
  *
  * A network is constant data (it can live in flash as `static const`):
  *

@@ -251,6 +251,55 @@ static void test_kernel(void **state)
     assert_int_equal(run("cmp -s %s src/kernel/evonet.c", c), 0);
 }
 
+/* The same run gives the same header however its directory is named
+ * (issue 22, defect 8): absolute, with ./ or a trailing slash, relative from
+ * its parent, or . from inside it; the header names the run by its name. */
+static void test_export_path_forms(void **state)
+{
+    (void)state;
+    char *abin = realpath(bin, NULL);
+    assert_non_null(abin);
+    /* What comes between tmp and "tiny", and after it. */
+    const char *const pre[] = {"/", "/./", "/", "//"}, *const post[] = {"", "", "/", "//"};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(
+            run("%s export %s%stiny%s -o %s/form%zu.h -q", abin, tmp, pre[i], post[i], tmp, i), 0);
+    assert_int_equal(run("cd %s && %s export ./tiny -o form4.h -q", tmp, abin), 0);
+    assert_int_equal(run("cd %s/tiny && %s export . -o ../form5.h -q", tmp, abin), 0);
+    for (size_t i = 1; i < 6; i++)
+        assert_int_equal(run("cmp -s %s/form0.h %s/form%zu.h", tmp, tmp, i), 0);
+    assert_int_equal(run("grep -q ' from run tiny (' %s/form0.h", tmp), 0);
+    free(abin);
+}
+
+/* A build without MPI started as one of several MPI ranks stops first,
+ * touching nothing, and says which build to use (issue 22, defect 10); a
+ * world of one runs. The launchers' variables are set here, no mpirun. */
+static void test_mpi_launch_refused(void **state)
+{
+    (void)state;
+    static const char *const envs[] = {"OMPI_COMM_WORLD_SIZE=2", "PMI_SIZE=3", "PMIX_RANK=1",
+                                       "OMPI_COMM_WORLD_RANK=1"};
+    char err[600], out[600];
+    snprintf(err, sizeof err, "%s/mpi.err", tmp);
+    snprintf(out, sizeof out, "%s/mpi", tmp);
+    for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+        assert_int_equal(
+            run("env %s %s --config tests/data/tiny.ini --out %s -q 2> %s", envs[i], bin, out, err),
+            1);
+        char *t = slurp(err, NULL);
+        assert_non_null(t);
+        assert_non_null(strstr(t, "evotrain: "));
+        assert_non_null(strstr(t, "build with `make MPI=1` and run evotrain-mpi"));
+        free(t);
+        assert_true(file_size(out) < 0); /* nothing created */
+    }
+    assert_int_equal(run("env OMPI_COMM_WORLD_SIZE=1 PMI_SIZE=1 PMIX_RANK=0 %s --version "
+                         ">/dev/null",
+                         bin),
+                     0);
+}
+
 /* make install / uninstall into a temporary prefix, with this test build. */
 static void test_install(void **state)
 {
@@ -282,6 +331,8 @@ int main(void)
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_man_has_every_key),
         cmocka_unit_test(test_kernel),
+        cmocka_unit_test(test_export_path_forms),
+        cmocka_unit_test(test_mpi_launch_refused),
         cmocka_unit_test(test_install),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -24,6 +24,35 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* The batched kernel alone: one network over the minibatch, repeated for a
+ * second on 1 and 2 threads. */
+static void batch_kernel(const et_net *net, const et_data *d, size_t B, double macs)
+{
+    double t0, t;
+    for (int threads = 1; threads <= 2; threads++) {
+        long reps = 0;
+        t0 = now_s();
+#pragma omp parallel num_threads(threads) reduction(+ : reps)
+        {
+            /* Each thread its own workspace and outputs, as in training. */
+            et_batch_ws *tws = et_batch_ws_alloc(EVONET_PAD(32));
+            int16_t *tY = et_malloc(sizeof(int16_t) * 6 * B);
+            while (now_s() - t0 < 1.0) {
+                et_batch_forward(&net->net, d->X, d->ld, B, tY, B, tws);
+                reps++;
+            }
+            free(tY);
+            et_batch_ws_free(tws);
+        }
+        t = now_s() - t0;
+        const char *sfx = threads > 1 ? "s" : "";
+        printf("kernel_host_mac_per_s_%dthread%s: %.3g\n", threads, sfx,
+               (double)reps * (double)B * macs / t);
+        printf("kernel_host_inferences_per_s_%dthread%s: %.3g\n", threads, sfx,
+               (double)reps * (double)B / t);
+    }
+}
+
 /* The pose network (18-16-16-6) scored on minibatches of 1024 samples of the
  * default scenario, as the trainer does: the batched integer kernel alone
  * (MAC/s), then whole fitness evaluations with the ridge output layer, on 1
@@ -53,37 +82,14 @@ void bench_fitness(void)
             x[c * dim + k] = x[k] + (double)((c * 7 + k * 13) % 9) - 4;
     double w[6] = {1, 1, 1, 0.1, 0.1, 0.1};
 
-    /* The kernel alone: one network over the minibatch, repeated. */
     et_fitness *f1 = et_fitness_alloc(g, w, 1e-3, B, 1);
     et_net *net = et_net_alloc(sizes, nl);
     et_fitness_eval(f1, x, &d, 0, net);
     double macs = 0;
     for (unsigned l = 0; l < nl; l++)
         macs += (double)sizes[l] * sizes[l + 1];
+    batch_kernel(net, &d, B, macs);
     double t0, t;
-    for (int threads = 1; threads <= 2; threads++) {
-        long reps = 0;
-        t0 = now_s();
-#pragma omp parallel num_threads(threads) reduction(+ : reps)
-        {
-            /* Each thread its own workspace and outputs, as in training. */
-            et_batch_ws *tws = et_batch_ws_alloc(EVONET_PAD(32));
-            int16_t *tY = et_malloc(sizeof(int16_t) * 6 * B);
-            while (now_s() - t0 < 1.0) {
-                et_batch_forward(&net->net, d.X, d.ld, B, tY, B, tws);
-                reps++;
-            }
-            free(tY);
-            et_batch_ws_free(tws);
-        }
-        t = now_s() - t0;
-        const char *sfx = threads > 1 ? "s" : "";
-        printf("kernel_host_mac_per_s_%dthread%s: %.3g\n", threads, sfx,
-               (double)reps * (double)B * macs / t);
-        printf("kernel_host_inferences_per_s_%dthread%s: %.3g\n", threads, sfx,
-               (double)reps * (double)B / t);
-    }
-
     for (int threads = 1; threads <= 2; threads++) {
         et_fitness *f = et_fitness_alloc(g, w, 1e-3, B, threads);
 #ifdef _OPENMP

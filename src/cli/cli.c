@@ -17,14 +17,9 @@ static int cmd_bench(int argc, char **argv)
         et_error(NULL, 0, "bench: unexpected argument '%s'", argv[i]);
         return ET_EXIT_USAGE;
     }
-    if (bench_kernel)
-        bench_kernel();
-    if (bench_fitness)
-        bench_fitness();
-    if (bench_sim)
-        bench_sim();
-    if (bench_opt)
-        bench_opt();
+    bench_fitness();
+    bench_sim();
+    bench_opt();
     return ET_EXIT_OK;
 }
 

@@ -1,5 +1,7 @@
 /* cmd_run: the commands that read a finished (or running) run directory:
  * export (firmware header) and eval (errors on held-out data). */
+/* realpath is XSI, beyond the Makefile's _POSIX_C_SOURCE. */
+#define _XOPEN_SOURCE 700
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include "evalcore.h"
 #include "export.h"
 #include "run.h"
+#include "runeval.h"
 #include "sim.h"
 #include "util.h"
 
@@ -26,6 +29,69 @@ static void on_export_signal(int sig)
     export_signal = sig;
 }
 
+/* The run's name for the header: the last component of its directory's
+ * real path, so that out/x, ./out/x, out/x/ and /abs/out/x (or `.` inside
+ * it) all give the same header, and the header does not depend on where the
+ * run lies. (A directory name holds no '/', so it cannot end the comment it
+ * is written into.) */
+static void run_name_of(const char *dir, char *name, size_t size)
+{
+    char *real = realpath(dir, NULL);
+    const char *base = real ? strrchr(real, '/') : NULL;
+    snprintf(name, size, "%s", base && base[1] ? base + 1 : real ? real : dir);
+    free(real);
+}
+
+/* The header's provenance line: the run by name, its seed, where its best
+ * network came from and that network's validation errors (the polished
+ * one's when the polish improved on the search). */
+static void provenance(const et_run *r, const char *dir, char *prov, size_t size)
+{
+    char won[48] = "", pol[64] = "", run_name[256];
+    if (r->cfg.starts > 1)
+        snprintf(won, sizeof won, " of start %llu", (unsigned long long)r->st.best_start);
+    const double *rm = r->polished ? r->polish_valid.rmse : r->st.best_rmse;
+    double trans = r->polished ? r->polish_valid.trans_rmse : r->st.best_trans;
+    if (r->polished)
+        snprintf(pol, sizeof pol, ", polished in %llu sweeps", (unsigned long long)r->polish.sweep);
+    run_name_of(dir, run_name, sizeof run_name);
+    snprintf(prov, size,
+             "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation RMSE "
+             "%.3f mm, %.2f/%.2f/%.2f deg).",
+             run_name, (unsigned long long)r->cfg.seed, (unsigned long long)r->st.best_generation,
+             won, pol, trans, rm[3], rm[4], rm[5]);
+}
+
+/* The header into outp, atomically. Ctrl-C or SIGTERM while it is written
+ * would leave its temp file behind: they are noted instead (a mask would not
+ * do: OpenMP's threads would take them), and honoured once the file is
+ * renamed or removed: exit 130 either way, as the dataset command does. */
+static int write_header(const char *outp, const evonet *net, const et_export_info *info)
+{
+    struct sigaction sa, old_int, old_term, old_hup;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_export_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+    et_afile af;
+    int rc = ET_EXIT_INPUT;
+    if (et_afile_open(&af, outp) == 0) {
+        if (et_export_write(af.fp, net, info) == 0 && !export_signal) {
+            if (et_afile_commit(&af) == 0) {
+                rc = ET_EXIT_OK;
+                et_info("evotrain: wrote %s\n", outp);
+            }
+        } else {
+            et_afile_abort(&af);
+        }
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    return export_signal ? ET_EXIT_INTERRUPTED : rc;
+}
+
 int cmd_export(int argc, char **argv)
 {
     const char *dir = NULL, *outp = NULL, *name = "pose_net";
@@ -39,8 +105,6 @@ int cmd_export(int argc, char **argv)
             outp = argv[++i];
         } else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
             name = argv[++i];
-        } else if (!strcmp(argv[i], "-q")) {
-            et_verbosity = 0;
         } else if (argv[i][0] != '-' && !dir) {
             dir = argv[i];
         } else {
@@ -64,97 +128,32 @@ int cmd_export(int argc, char **argv)
     size_t ni = sim_n_readings(r.cfg.sim);
     int16_t *counts = et_malloc(sizeof(int16_t) * N_SELFTEST * ni);
     sim_sample(r.cfg.sim, r.cfg.seed, ET_SELFTEST_BASE, N_SELFTEST, 1, counts, NULL);
-    char prov[512], input_doc[256], won[48] = "";
-    if (r.cfg.starts > 1)
-        snprintf(won, sizeof won, " of start %llu", (unsigned long long)r.st.best_start);
-    /* The validation errors of the network exported: the polished one's
-     * when the polish improved on the search. */
-    const double *rm = r.polished ? r.polish_valid.rmse : r.st.best_rmse;
-    double trans = r.polished ? r.polish_valid.trans_rmse : r.st.best_trans;
-    char pol[64] = "";
-    if (r.polished)
-        snprintf(pol, sizeof pol, ", polished in %llu sweeps", (unsigned long long)r.polish.sweep);
-    snprintf(prov, sizeof prov,
-             "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation RMSE "
-             "%.3f mm, %.2f/%.2f/%.2f deg).",
-             dir, (unsigned long long)r.cfg.seed, (unsigned long long)r.st.best_generation, won,
-             pol, trans, rm[3], rm[4], rm[5]);
+    char prov[512], input_doc[256];
+    provenance(&r, dir, prov, sizeof prov);
     snprintf(input_doc, sizeof input_doc, "%zu raw ADC counts (int16) in the order %s, %s, ..., %s",
              ni, sim_reading_name(r.cfg.sim, 0), sim_reading_name(r.cfg.sim, 1),
              sim_reading_name(r.cfg.sim, ni - 1));
     et_export_info info = {name, prov, input_doc, out_names, counts, N_SELFTEST};
-    /* Ctrl-C or SIGTERM while the header is written would leave its temp
-     * file behind: they are noted instead (a mask would not do: OpenMP's
-     * threads would take them), and honoured once the file is renamed or
-     * removed: exit 130 either way, as the dataset command does. */
-    struct sigaction sa, old_int, old_term, old_hup;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_export_signal;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
-    et_afile af;
-    int rc = ET_EXIT_INPUT;
-    if (et_afile_open(&af, outp) == 0) {
-        if (et_export_write(af.fp, &r.best->net, &info) == 0 && !export_signal) {
-            if (et_afile_commit(&af) == 0) {
-                rc = ET_EXIT_OK;
-                et_info("evotrain: wrote %s\n", outp);
-            }
-        } else {
-            et_afile_abort(&af);
-        }
-    }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGHUP, &old_hup, NULL);
-    if (export_signal)
-        rc = ET_EXIT_INTERRUPTED;
+    int rc = write_header(outp, &r.best->net, &info);
     free(counts);
     et_run_close(&r);
     return rc;
 }
 
+static const char eval_help[] =
+    "usage: evotrain eval DIR [--data FILE.csv] [-n N]\n"
+    "Errors of run DIR's best network on N fresh simulated samples (default\n"
+    "20000, never seen in training or validation) or on a dataset CSV in the\n"
+    "format of `evotrain dataset`: per-axis RMSE, p50, p95 and max absolute\n"
+    "error, and the Euclidean translation error, in mm and deg.\n";
+
 int cmd_eval(int argc, char **argv)
 {
-    const char *dir = NULL, *data = NULL;
-    size_t n = 20000;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: evotrain eval DIR [--data FILE.csv] [-n N]\n"
-                   "Errors of run DIR's best network on N fresh simulated samples (default\n"
-                   "20000, never seen in training or validation) or on a dataset CSV in the\n"
-                   "format of `evotrain dataset`: per-axis RMSE, p50, p95 and max absolute\n"
-                   "error, and the Euclidean translation error, in mm and deg.\n");
-            return ET_EXIT_OK;
-        } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
-            data = argv[++i];
-        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
-            if (et_eval_parse_n("eval", argv[++i], &n) != 0)
-                return ET_EXIT_USAGE;
-        } else if (!strcmp(argv[i], "-q")) {
-            et_verbosity = 0;
-        } else if (argv[i][0] != '-' && !dir) {
-            dir = argv[i];
-        } else {
-            et_error(NULL, 0, "eval: unexpected argument '%s'", argv[i]);
-            return ET_EXIT_USAGE;
-        }
-    }
-    if (!dir) {
-        et_error(NULL, 0, "eval: usage: evotrain eval DIR [--data FILE.csv] [-n N]");
-        return ET_EXIT_USAGE;
-    }
-    et_run r;
-    if (et_run_open(dir, &r) != 0)
-        return ET_EXIT_INPUT;
-    et_eval ev;
-    int rc = ET_EXIT_INPUT;
-    if (et_eval_run(&r, data, n, &ev) == 0) {
-        et_eval_print(&ev, stdout);
-        et_eval_free(&ev);
-        rc = ET_EXIT_OK;
-    }
-    et_run_close(&r);
-    return rc;
+    et_run_eval re;
+    int rc = et_run_eval_open("eval", eval_help, argc, argv, &re);
+    if (rc != ET_RUN_EVAL_OPEN)
+        return rc;
+    et_eval_print(&re.ev, stdout);
+    et_run_eval_close(&re);
+    return ET_EXIT_OK;
 }

@@ -117,10 +117,6 @@ static int parse_opts(int argc, char **argv, int dataset, struct opts *o)
         }
         if (!strcmp(name, "--help") || !strcmp(name, "-h"))
             o->help = 1;
-        else if (!strcmp(name, "-q"))
-            et_verbosity = 0;
-        else if (!strcmp(name, "-v"))
-            et_verbosity = 2;
         else if (!strcmp(name, "--config"))
             o->config = val;
         else if (!strcmp(name, "-o") || !strcmp(name, "--output"))
@@ -160,6 +156,31 @@ static int parse_opts(int argc, char **argv, int dataset, struct opts *o)
         return -1;
     }
     return 0;
+}
+
+/* Returned by start when the command goes on. */
+#define START_GO (-1)
+
+/* What simulate and dataset do first: their options (dataset or simulate),
+ * --help, and the configuration loaded into cfg; o->seed is the config's
+ * unless --seed gave one. START_GO with cfg to free (et_config_free), or the
+ * exit code (nothing held). */
+static int start(int argc, char **argv, int dataset, const char *help, struct opts *o,
+                 et_config *cfg)
+{
+    if (parse_opts(argc, argv, dataset, o) != 0)
+        return ET_EXIT_USAGE;
+    if (o->help) {
+        fputs(help, stdout);
+        return ET_EXIT_OK;
+    }
+    if (et_config_load(o->config, cfg) != 0) {
+        et_config_free(cfg);
+        return ET_EXIT_INPUT;
+    }
+    if (!o->have_seed)
+        o->seed = cfg->seed;
+    return START_GO;
 }
 
 /* Read every pose of path, refusing any that puts a sensor inside a magnet. */
@@ -221,19 +242,11 @@ static void write_fields(FILE *out, const struct sim_scenario *sc, const double 
 int cmd_simulate(int argc, char **argv)
 {
     struct opts o;
-    if (parse_opts(argc, argv, 0, &o) != 0)
-        return ET_EXIT_USAGE;
-    if (o.help) {
-        fputs(simulate_help, stdout);
-        return ET_EXIT_OK;
-    }
     et_config cfg;
-    if (et_config_load(o.config, &cfg) != 0) {
-        et_config_free(&cfg);
-        return ET_EXIT_INPUT;
-    }
+    int started = start(argc, argv, 0, simulate_help, &o, &cfg);
+    if (started != START_GO)
+        return started;
     const struct sim_scenario *sc = cfg.sim;
-    uint64_t seed = o.have_seed ? o.seed : cfg.seed;
     size_t n, nr = sim_n_readings(sc);
     double *pose = read_poses(o.poses, sc, &n);
     if (!pose) {
@@ -246,7 +259,7 @@ int cmd_simulate(int argc, char **argv)
         /* A write error stays in the stream; et_afile_commit reports it. */
         if (o.counts) {
             int16_t *counts = et_malloc(n * nr * sizeof *counts);
-            sim_counts_for_poses(sc, seed, 0, n, !o.no_noise, pose, counts);
+            sim_counts_for_poses(sc, o.seed, 0, n, !o.no_noise, pose, counts);
             (void)et_dataset_write(af.fp, sc, counts, pose, n, 1);
             free(counts);
         } else {
@@ -281,19 +294,11 @@ static void on_signal(int sig)
 int cmd_dataset(int argc, char **argv)
 {
     struct opts o;
-    if (parse_opts(argc, argv, 1, &o) != 0)
-        return ET_EXIT_USAGE;
-    if (o.help) {
-        fputs(dataset_help, stdout);
-        return ET_EXIT_OK;
-    }
     et_config cfg;
-    if (et_config_load(o.config, &cfg) != 0) {
-        et_config_free(&cfg);
-        return ET_EXIT_INPUT;
-    }
+    int started = start(argc, argv, 1, dataset_help, &o, &cfg);
+    if (started != START_GO)
+        return started;
     const struct sim_scenario *sc = cfg.sim;
-    uint64_t seed = o.have_seed ? o.seed : cfg.seed;
     size_t n = (size_t)o.n, nr = sim_n_readings(sc);
     size_t batch = n < DATASET_BATCH ? n : DATASET_BATCH;
     int16_t *counts = et_malloc(batch * nr * sizeof *counts);
@@ -317,7 +322,7 @@ int cmd_dataset(int argc, char **argv)
             rc = ET_EXIT_INTERRUPTED;
             goto restore;
         }
-        sim_sample(sc, seed, first, m, !o.no_noise, counts, pose);
+        sim_sample(sc, o.seed, first, m, !o.no_noise, counts, pose);
         for (size_t r = 0; r < m; r++) {
             char err[256];
             if (sim_pose_check(sc, pose + SIM_POSE_DIM * r, err, sizeof err) != 0) {
@@ -333,7 +338,7 @@ int cmd_dataset(int argc, char **argv)
     if (et_afile_commit(&af) == 0) {
         rc = ET_EXIT_OK;
         if (et_verbosity >= 2)
-            et_info("evotrain: %s: %zu samples, seed %llu\n", o.out, n, (unsigned long long)seed);
+            et_info("evotrain: %s: %zu samples, seed %llu\n", o.out, n, (unsigned long long)o.seed);
     }
 restore:
     sigaction(SIGINT, &old_int, NULL);

@@ -54,10 +54,6 @@ static int parse_args(int argc, char **argv, et_train_opts *o)
             o->out = v, i++;
         } else if (!strcmp(a, "--force")) {
             o->force = 1;
-        } else if (!strcmp(a, "-q")) {
-            et_verbosity = 0;
-        } else if (!strcmp(a, "-v")) {
-            et_verbosity = 2;
         } else if (!strcmp(a, "--threads")) {
             if (parse_num(a, v, 0, 256, &d))
                 return -1;

@@ -1,8 +1,7 @@
 /* commands: the subcommands of the evotrain CLI, one function each.
  *
  * Each returns a process exit code (ET_EXIT_*). argv[0] is the subcommand's
- * name. They are declared weak so the CLI links while a module is absent and
- * says so instead of failing to build; every module defines its own. */
+ * name. The command table names them all, so a missing one fails the link. */
 #ifndef ET_COMMANDS_H
 #define ET_COMMANDS_H
 
@@ -12,22 +11,20 @@
 #define ET_VERSION "0.1.0"
 #endif
 
-#define ET_WEAK __attribute__((weak))
-
-int cmd_train(int argc, char **argv) ET_WEAK;    /* src/train/train.c */
-int cmd_export(int argc, char **argv) ET_WEAK;   /* src/train/export.c */
-int cmd_eval(int argc, char **argv) ET_WEAK;     /* src/eval.c */
-int cmd_config(int argc, char **argv) ET_WEAK;   /* src/train/config.c */
-int cmd_simulate(int argc, char **argv) ET_WEAK; /* src/cli/cmd_sim.c */
-int cmd_dataset(int argc, char **argv) ET_WEAK;  /* src/cli/cmd_sim.c */
-int cmd_optbench(int argc, char **argv) ET_WEAK; /* src/cli/optbench.c */
-int cmd_plot(int argc, char **argv) ET_WEAK;     /* src/cli/plot.c */
-int cmd_report(int argc, char **argv) ET_WEAK;   /* src/cli/report.c */
-int cmd_kernel(int argc, char **argv) ET_WEAK;   /* src/cli/cmd_kernel.c */
-int cmd_man(int argc, char **argv) ET_WEAK;      /* src/cli/man.c (hidden: for the build) */
+int cmd_train(int argc, char **argv);    /* src/cli/cmd_train.c */
+int cmd_export(int argc, char **argv);   /* src/cli/cmd_run.c */
+int cmd_eval(int argc, char **argv);     /* src/cli/cmd_run.c */
+int cmd_config(int argc, char **argv);   /* src/cli/cmd_config.c */
+int cmd_simulate(int argc, char **argv); /* src/cli/cmd_sim.c */
+int cmd_dataset(int argc, char **argv);  /* src/cli/cmd_sim.c */
+int cmd_optbench(int argc, char **argv); /* src/cli/optbench.c */
+int cmd_plot(int argc, char **argv);     /* src/cli/plot.c */
+int cmd_report(int argc, char **argv);   /* src/cli/report.c */
+int cmd_kernel(int argc, char **argv);   /* src/cli/cmd_kernel.c */
+int cmd_man(int argc, char **argv);      /* src/cli/man.c (hidden: for the build) */
 
 /* The command table that the usage, the dispatch and the man page share, so
- * they cannot drift apart (src/cli/cli.c). fn is NULL for a module not built in. */
+ * they cannot drift apart (src/cli/cli.c). */
 typedef struct et_command {
     const char *name;
     int (*fn)(int, char **);
@@ -43,10 +40,11 @@ extern const size_t et_n_commands;
     "Every command: -q quiet, -v verbose, -h/--help.\n"                                            \
     "Exit codes: 0 ok, 1 error in the input, 2 usage, 130 interrupted.\n"
 
-/* `evotrain bench` runs every module's figures, printed as "name: value". */
-void bench_kernel(void) ET_WEAK;  /* src/bench_kernel.c */
-void bench_sim(void) ET_WEAK;     /* src/cli/cmd_sim.c */
-void bench_opt(void) ET_WEAK;     /* src/cli/optbench.c */
-void bench_fitness(void) ET_WEAK; /* src/net/fitness.c */
+/* `evotrain bench` runs these, printed as "name: value". The kernel's host
+ * figures are bench_fitness's kernel_host_* lines (the batched twin that
+ * scores candidates); its Cortex-M0 figures come from `make bench-m0`. */
+void bench_fitness(void); /* src/cli/bench_fitness.c */
+void bench_sim(void);     /* src/cli/cmd_sim.c */
+void bench_opt(void);     /* src/cli/optbench.c */
 
 #endif

@@ -58,10 +58,6 @@ static int strip_verbosity(int argc, char **argv)
 /* Runs a command; after its own --help text comes what all commands share. */
 static int dispatch(const et_command *c, int argc, char **argv)
 {
-    if (!c->fn) {
-        et_error(NULL, 0, "%s: not built into this binary", c->name);
-        return ET_EXIT_USAGE;
-    }
     int help = 0;
     for (int i = 1; i < argc; i++)
         help |= is_help(argv[i]);
@@ -70,6 +66,31 @@ static int dispatch(const et_command *c, int argc, char **argv)
         printf("\n%s", ET_COMMON_HELP);
     return rc;
 }
+
+#ifndef ET_MPI
+/* Started by mpirun (or srun, mpiexec) as one of several ranks, a build
+ * without MPI would run that many independent trainings writing the same
+ * run directory, each ending with exit 0. The launchers say so in the
+ * environment: Open MPI, PMI (MPICH, Intel MPI, Slurm) and MVAPICH give the
+ * world size, PMIx at least the rank. A world of one is a plain run. Returns
+ * the variable that tells, or NULL. */
+static const char *launched_as_ranks(void)
+{
+    static const char *const sizes[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE"};
+    static const char *const ranks[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const char *v = getenv(sizes[i]);
+        if (v && atol(v) > 1)
+            return sizes[i];
+    }
+    for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++) {
+        const char *v = getenv(ranks[i]);
+        if (v && atol(v) > 0)
+            return ranks[i];
+    }
+    return NULL;
+}
+#endif
 
 /* OpenMP threads that wait for work by spinning (libgomp's default) take
  * processor time from the threads that have work whenever the cores are
@@ -93,6 +114,18 @@ static void passive_openmp(char **argv)
 
 int main(int argc, char **argv)
 {
+#ifndef ET_MPI
+    /* First, before anything is read or written. */
+    const char *mpi = launched_as_ranks();
+    if (mpi) {
+        et_error(NULL, 0,
+                 "this evotrain is built without MPI but was started as one of several MPI "
+                 "ranks (%s=%s): each rank would train alone into the same run directory; "
+                 "build with `make MPI=1` and run evotrain-mpi",
+                 mpi, getenv(mpi));
+        return ET_EXIT_INPUT;
+    }
+#endif
     passive_openmp(argv);
     /* A file outgrowing `ulimit -f` must be a write error (EFBIG) that the
      * writer reports and cleans up after, not a silent death by SIGXFSZ

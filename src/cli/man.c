@@ -121,11 +121,59 @@ static void keys(FILE *o, const char *doc)
             const char *t = p;
             while (*t == ' ')
                 t++;
+            /* Deeper indentation is a list under the key (the optimizers of
+             * [train] algo): a line of its own. */
+            if (t - p >= 8)
+                fputs(".br\n", o);
             put(o, t, len - (size_t)(t - p));
             fputc('\n', o);
         }
         p += len + (eol ? 1 : 0);
     }
+}
+
+/* Each command: its summary, then its --help as it prints it. */
+static void commands(FILE *o)
+{
+    for (size_t i = 0; i < et_n_commands; i++) {
+        const et_command *c = &et_commands[i];
+        if (c->hidden)
+            continue;
+        fputs(".SS ", o);
+        puts_r(o, c->name);
+        fputc('\n', o);
+        puts_r(o, c->summary);
+        fputs("\n.PP\n.nf\n", o);
+        char name[32], help[] = "--help";
+        snprintf(name, sizeof name, "%s", c->name);
+        char *av[] = {name, help, NULL};
+        char *text = capture(c->fn, 2, av);
+        puts_r(o, text ? text : c->usage);
+        free(text);
+        fputs(".fi\n", o);
+    }
+}
+
+/* The keys of et_config_doc (trainer) and sim_config_doc (scenario). */
+static void configuration(FILE *o)
+{
+    char *doc = capture(run_config_doc, 0, NULL);
+    char *sdoc = capture(run_sim_doc, 0, NULL);
+    /* et_config_doc ends with sim_config_doc's lines: split them off so that
+     * each part gets its own heading. */
+    if (doc && sdoc) {
+        size_t dl = strlen(doc), sl = strlen(sdoc);
+        if (sl <= dl && !strcmp(doc + dl - sl, sdoc))
+            doc[dl - sl] = '\0';
+    }
+    keys(o, doc ? doc : "");
+    fputs(".SS Scenario\nEach entry: section and key, then the value's form, the default, "
+          "the range and what it means. NAME is any name of a magnet or sensor; "
+          "[magnets] and [sensors] set a key for all of them.\n",
+          o);
+    keys(o, sdoc ? sdoc : "");
+    free(doc);
+    free(sdoc);
 }
 
 int cmd_man(int argc, char **argv)
@@ -154,31 +202,16 @@ int cmd_man(int argc, char **argv)
     fputs("\\&evotrain \\-\\-version\n.fi\n", o);
     fputs(".SH DESCRIPTION\n"
           "evotrain trains small integer neural networks for microcontrollers without an FPU "
-          "with CMA\\-ES or random search, scoring every candidate with the same integer "
-          "kernel the firmware runs (evonet), on samples from a sensor simulator. "
+          "with CMA\\-ES or random search, scoring every candidate with the integer "
+          "arithmetic of the kernel the firmware runs (evonet; on the host its batched twin, "
+          "proven bit\\-identical by test), on samples from a sensor simulator. "
           "A run directory (out/NAME/) holds config.ini (the resolved configuration), "
           "log.csv (one row per validation) and checkpoint.bin (the whole state and the "
           "best network). Errors go to standard error as "
           "\\(lqevotrain: FILE:LINE: message\\(rq; data goes to standard output.\n"
           ".SH COMMANDS\n",
           o);
-    for (size_t i = 0; i < et_n_commands; i++) {
-        const et_command *c = &et_commands[i];
-        if (c->hidden || !c->fn)
-            continue;
-        fputs(".SS ", o);
-        puts_r(o, c->name);
-        fputc('\n', o);
-        puts_r(o, c->summary);
-        fputs("\n.PP\n.nf\n", o);
-        char name[32], help[] = "--help";
-        snprintf(name, sizeof name, "%s", c->name);
-        char *av[] = {name, help, NULL};
-        char *text = capture(c->fn, 2, av);
-        puts_r(o, text ? text : c->usage);
-        free(text);
-        fputs(".fi\n", o);
-    }
+    commands(o);
     fputs(".SH OPTIONS\nEvery command accepts these:\n"
           ".TP\n.BR \\-q \", \" \\-\\-quiet\nonly errors on standard error.\n"
           ".TP\n.BR \\-v \", \" \\-\\-verbose\nmore progress messages.\n"
@@ -192,23 +225,7 @@ int cmd_man(int argc, char **argv)
           "an error naming the file and line. These are all the keys, with their defaults "
           "(also printed by \\fBevotrain config \\-\\-doc\\fR).\n.SS Trainer\n",
           o);
-    char *doc = capture(run_config_doc, 0, NULL);
-    char *sdoc = capture(run_sim_doc, 0, NULL);
-    /* et_config_doc ends with sim_config_doc's lines: split them off so that
-     * each part gets its own heading. */
-    if (doc && sdoc) {
-        size_t dl = strlen(doc), sl = strlen(sdoc);
-        if (sl <= dl && !strcmp(doc + dl - sl, sdoc))
-            doc[dl - sl] = '\0';
-    }
-    keys(o, doc ? doc : "");
-    fputs(".SS Scenario\nEach entry: section and key, then the value's form, the default, "
-          "the range and what it means. NAME is any name of a magnet or sensor; "
-          "[magnets] and [sensors] set a key for all of them.\n",
-          o);
-    keys(o, sdoc ? sdoc : "");
-    free(doc);
-    free(sdoc);
+    configuration(o);
     fputs(".SH EXIT STATUS\n"
           ".TP\n0\nsuccess\n.TP\n1\nan error in the input (file, configuration, data, run "
           "directory)\n.TP\n2\na usage error (unknown command or option, missing argument)\n"

@@ -154,13 +154,9 @@ int cmd_optbench(int argc, char **argv)
         if (!strcmp(k, "--help") || !strcmp(k, "-h")) {
             printf("usage: evotrain optbench --function sphere|ellipsoid|rosenbrock|rastrigin "
                    "--dim N --runs R [--algo A] [--seed S] [--target 1e-8] [--max-evals M]\n"
-                   "algorithms: %s\n",
-                   et_opt_algorithms());
+                   "algorithms (--algo; default cmaes, ipop-cmaes on rastrigin):\n");
+            et_opt_doc(stdout, "  ");
             return ET_EXIT_OK;
-        }
-        if (!strcmp(k, "-v")) {
-            et_verbosity = 2;
-            continue;
         }
         if (i + 1 >= argc)
             return usage_error("missing value after an option");

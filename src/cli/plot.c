@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "runeval.h"
 #include "util.h"
 
 const char *const et_plot_png[ET_PLOT_N_PNG] = {"training_curve.png", "error_hist.png",
@@ -355,52 +356,13 @@ static const char plot_help[] =
     "DIR for restyling. Needs gnuplot with the pngcairo terminal (Debian: gnuplot-nox);\n"
     "$GNUPLOT names another program.\n";
 
-int et_plot_args(const char *cmd, const char *help, int argc, char **argv, const char **dir,
-                 const char **data, size_t *n)
-{
-    *dir = *data = NULL;
-    *n = 20000;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(help, stdout);
-            return 1;
-        } else if (!strcmp(a, "--data") && i + 1 < argc) {
-            *data = argv[++i];
-        } else if (!strcmp(a, "-n") && i + 1 < argc) {
-            if (et_eval_parse_n(cmd, argv[++i], n) != 0)
-                return -1;
-        } else if (a[0] != '-' && !*dir) {
-            *dir = a;
-        } else {
-            et_error(NULL, 0, "%s: unexpected argument '%s' (see evotrain %s --help)", cmd, a, cmd);
-            return -1;
-        }
-    }
-    if (!*dir) {
-        et_error(NULL, 0, "%s: give the run directory (see evotrain %s --help)", cmd, cmd);
-        return -1;
-    }
-    return 0;
-}
-
 int cmd_plot(int argc, char **argv)
 {
-    const char *dir, *data;
-    size_t n;
-    int a = et_plot_args("plot", plot_help, argc, argv, &dir, &data, &n);
-    if (a != 0)
-        return a > 0 ? ET_EXIT_OK : ET_EXIT_USAGE;
-    et_run r;
-    if (et_run_open(dir, &r) != 0)
-        return ET_EXIT_INPUT;
-    et_eval ev;
-    int rc = ET_EXIT_INPUT;
-    if (et_eval_run(&r, data, n, &ev) == 0) {
-        if (et_plot_write(&r, &ev) == 0)
-            rc = ET_EXIT_OK;
-        et_eval_free(&ev);
-    }
-    et_run_close(&r);
+    et_run_eval re;
+    int rc = et_run_eval_open("plot", plot_help, argc, argv, &re);
+    if (rc != ET_RUN_EVAL_OPEN)
+        return rc;
+    rc = et_plot_write(&re.run, &re.ev) == 0 ? ET_EXIT_OK : ET_EXIT_INPUT;
+    et_run_eval_close(&re);
     return rc;
 }

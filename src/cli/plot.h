@@ -25,9 +25,4 @@ extern const char *const et_plot_what[ET_PLOT_N_PNG]; /* one line each, for the 
  * 0 ok; -1 on an error (reported); ET_PLOT_NO_GNUPLOT. */
 int et_plot_write(const et_run *r, const et_eval *ev);
 
-/* The arguments plot and report share: DIR [-n N | --data FILE.csv] [--help].
- * 0 ok; 1 when --help was shown (help printed to stdout); -1 usage error (reported). */
-int et_plot_args(const char *cmd, const char *help, int argc, char **argv, const char **dir,
-                 const char **data, size_t *n);
-
 #endif

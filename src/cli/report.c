@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "evalcore.h"
 #include "plot.h"
+#include "runeval.h"
 #include "run.h"
 #include "sim.h"
 #include "util.h"
@@ -290,30 +291,23 @@ static const char report_help[] =
 
 int cmd_report(int argc, char **argv)
 {
-    const char *dir, *data;
-    size_t n;
-    int a = et_plot_args("report", report_help, argc, argv, &dir, &data, &n);
-    if (a != 0)
-        return a > 0 ? ET_EXIT_OK : ET_EXIT_USAGE;
-    et_run r;
-    if (et_run_open(dir, &r) != 0)
-        return ET_EXIT_INPUT;
-    et_eval ev;
-    if (et_eval_run(&r, data, n, &ev) != 0) {
-        et_run_close(&r);
-        return ET_EXIT_INPUT;
-    }
-    int rc = ET_EXIT_INPUT, prc = et_plot_write(&r, &ev);
+    et_run_eval re;
+    int rc = et_run_eval_open("report", report_help, argc, argv, &re);
+    if (rc != ET_RUN_EVAL_OPEN)
+        return rc;
+    const et_run *r = &re.run;
+    rc = ET_EXIT_INPUT;
+    int prc = et_plot_write(r, &re.ev);
     if (prc == ET_PLOT_NO_GNUPLOT)
         et_error(NULL, 0, "report: writing the report without plots");
-    char *path = et_path(dir, "report.md");
+    char *path = et_path(re.dir, "report.md");
     et_afile af;
     if (prc != -1 && et_afile_open(&af, path) == 0) {
         fprintf(af.fp, "# evotrain report: run %s\n\nMade by evotrain %s from `%s`.\n\n",
-                r.cfg.name, ET_VERSION, dir);
-        section_config(af.fp, &r);
-        section_errors(af.fp, &ev);
-        section_device(af.fp, &r.best->net);
+                r->cfg.name, ET_VERSION, re.dir);
+        section_config(af.fp, r);
+        section_errors(af.fp, &re.ev);
+        section_device(af.fp, &r->best->net);
         section_plots(af.fp, prc == 0);
         if (et_afile_commit(&af) == 0) {
             et_info("evotrain: wrote %s\n", path);
@@ -321,7 +315,6 @@ int cmd_report(int argc, char **argv)
         }
     }
     free(path);
-    et_eval_free(&ev);
-    et_run_close(&r);
+    et_run_eval_close(&re);
     return rc;
 }

@@ -53,48 +53,6 @@ static cma *S(const et_opt *o)
     return o->st;
 }
 
-/* ---- sampling kernel ---- */
-
-__attribute__((target_clones("avx512f", "avx2", "default"))) void
-et_cmaes_mat_times_rows(size_t n, const double *restrict M, size_t cnt, const double *restrict Z,
-                        double *restrict Y, size_t i0, size_t i1)
-{
-    for (size_t k = 0; k < cnt; k++)
-        for (size_t i = i0; i < i1; i++)
-            Y[k * n + i] = 0.0;
-    /* Four columns per pass over y: a quarter of the loads and stores of y,
-     * the same ascending-j order of additions for every element. */
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const double *restrict c0 = M + j * n, *restrict c1 = c0 + n, *restrict c2 = c1 + n,
-                               *restrict c3 = c2 + n;
-        for (size_t k = 0; k < cnt; k++) {
-            const double *zk = Z + k * n + j;
-            double z0 = zk[0], z1 = zk[1], z2 = zk[2], z3 = zk[3];
-            double *restrict y = Y + k * n;
-#pragma omp simd
-            for (size_t i = i0; i < i1; i++) {
-                double t = y[i];
-                t += z0 * c0[i];
-                t += z1 * c1[i];
-                t += z2 * c2[i];
-                t += z3 * c3[i];
-                y[i] = t;
-            }
-        }
-    }
-    for (; j < n; j++) {
-        const double *restrict col = M + j * n;
-        for (size_t k = 0; k < cnt; k++) {
-            double zk = Z[k * n + j];
-            double *restrict y = Y + k * n;
-#pragma omp simd
-            for (size_t i = i0; i < i1; i++)
-                y[i] += zk * col[i];
-        }
-    }
-}
-
 #define ROW_BLOCK 64
 
 static void sample(const et_opt *o, size_t k0, size_t cnt, double *Z, double *Y)
@@ -311,6 +269,18 @@ static void derive_full(cma *c)
     c->cond = dmax * dmax / (dmin * dmin);
 }
 
+/* SEP: sd and the condition number from the diagonal C. */
+static void derive_sep(cma *c)
+{
+    double dmin = INFINITY, dmax = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        c->sd[i] = sqrt(c->C[i]);
+        dmin = fmin(dmin, c->C[i]);
+        dmax = fmax(dmax, c->C[i]);
+    }
+    c->cond = dmax / dmin;
+}
+
 static int start(et_opt *o)
 {
     cma *c = S(o);
@@ -404,30 +374,13 @@ static double norm2(const double *v, size_t n)
     return s;
 }
 
-static int update_cma(et_opt *o)
+/* The rows of the covariance update in c->P: mu rows sqrt(w) y and one
+ * sqrt(c1/cmu) pc (*kp_out of them), then the *kn_out negative rows, each
+ * rescaled by n / ||z||^2. */
+static void update_rows(et_opt *o, size_t *kp_out, size_t *kn_out)
 {
     cma *c = S(o);
-    size_t n = o->n, lam = (size_t)o->lambda;
-    recombine(o);
-    /* ps uses C^-1/2 <y>_w = B <z>_w (B of the decomposition the samples came from) */
-    double a = sqrt(c->cs * (2 - c->cs) * c->mueff);
-    if (c->kind == FULL)
-        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)n, 1.0, c->B, (int)n, c->zw, 1, 0.0,
-                    c->t1, 1);
-    else
-        memcpy(c->t1, c->zw, n * sizeof(double));
-    for (size_t i = 0; i < n; i++)
-        c->ps[i] = (1 - c->cs) * c->ps[i] + a * c->t1[i];
-    double psn = sqrt(norm2(c->ps, n));
-    double hs_den = sqrt(1 - pow(1 - c->cs, 2.0 * (double)o->gen_local));
-    int hsig = psn / (hs_den > 0 ? hs_den : 1) < (1.4 + 2 / ((double)n + 1)) * c->chin;
-    double ac = hsig ? sqrt(c->cc * (2 - c->cc) * c->mueff) : 0;
-    for (size_t i = 0; i < n; i++)
-        c->pc[i] = (1 - c->cc) * c->pc[i] + ac * c->yw[i];
-    double beta = 1 + c->c1 * (hsig ? 0 : c->cc * (2 - c->cc)) - c->c1 - c->cmu * c->sumw;
-
-    /* P: mu rows sqrt(w) y and one sqrt(c1/cmu) pc; then the negative rows */
-    size_t kp = 0, kn = 0;
+    size_t n = o->n, lam = (size_t)o->lambda, kp = 0, kn = 0;
     double *P = c->P;
     for (int r = 0; r < o->mu; r++) {
         double s = sqrt(c->w[r]);
@@ -453,6 +406,35 @@ static int update_cma(et_opt *o)
             N[kn * n + i] = s * y[i];
         kn++;
     }
+    *kp_out = kp;
+    *kn_out = kn;
+}
+
+static int update_cma(et_opt *o)
+{
+    cma *c = S(o);
+    size_t n = o->n;
+    recombine(o);
+    /* ps uses C^-1/2 <y>_w = B <z>_w (B of the decomposition the samples came from) */
+    double a = sqrt(c->cs * (2 - c->cs) * c->mueff);
+    if (c->kind == FULL)
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)n, 1.0, c->B, (int)n, c->zw, 1, 0.0,
+                    c->t1, 1);
+    else
+        memcpy(c->t1, c->zw, n * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        c->ps[i] = (1 - c->cs) * c->ps[i] + a * c->t1[i];
+    double psn = sqrt(norm2(c->ps, n));
+    double hs_den = sqrt(1 - pow(1 - c->cs, 2.0 * (double)o->gen_local));
+    int hsig = psn / (hs_den > 0 ? hs_den : 1) < (1.4 + 2 / ((double)n + 1)) * c->chin;
+    double ac = hsig ? sqrt(c->cc * (2 - c->cc) * c->mueff) : 0;
+    for (size_t i = 0; i < n; i++)
+        c->pc[i] = (1 - c->cc) * c->pc[i] + ac * c->yw[i];
+    double beta = 1 + c->c1 * (hsig ? 0 : c->cc * (2 - c->cc)) - c->c1 - c->cmu * c->sumw;
+
+    size_t kp, kn;
+    update_rows(o, &kp, &kn);
+    double *P = c->P, *N = P + kp * n;
     if (c->kind == FULL) {
         cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)n, (int)kp, c->cmu, P, (int)n,
                     beta, c->C, (int)n);
@@ -483,13 +465,7 @@ static int update_cma(et_opt *o)
                 return -1;
         }
     } else {
-        double dmin = INFINITY, dmax = 0;
-        for (size_t i = 0; i < n; i++) {
-            c->sd[i] = sqrt(c->C[i]);
-            dmin = fmin(dmin, c->C[i]);
-            dmax = fmax(dmax, c->C[i]);
-        }
-        c->cond = dmax / dmin;
+        derive_sep(c);
     }
     return 0;
 }
@@ -569,54 +545,47 @@ static et_opt_stop stop(const et_opt *o)
 
 /* ---- save / load ---- */
 
+/* The state in one order for saving and loading: ps, then LM's directions,
+ * or pc and C (FULL: also B, D and the decomposition's generation). Loading
+ * rebuilds what derives from them. */
+static void state_io(et_opt *o, et_ser *s, int load)
+{
+    cma *c = S(o);
+    size_t n = o->n, nb = n * sizeof(double);
+#define IO(p, bytes) (load ? et_ser_get(s, p, bytes) : et_ser_put(s, p, bytes))
+    if (load) {
+        constants(o);
+        o->sd = c->kind == LM ? NULL : c->sd;
+    }
+    IO(c->ps, nb);
+    if (c->kind == LM) {
+        IO(c->M, c->nvec * nb);
+        return;
+    }
+    IO(c->pc, nb);
+    if (c->kind == SEP) {
+        IO(c->C, nb);
+        if (load)
+            derive_sep(c);
+        return;
+    }
+    IO(c->C, n * nb);
+    IO(c->B, n * nb);
+    IO(c->D, nb);
+    IO(&c->last_eigen, sizeof c->last_eigen);
+#undef IO
+    if (load)
+        derive_full(c);
+}
+
 static void save(const et_opt *o, et_ser *s)
 {
-    const cma *c = S(o);
-    size_t n = o->n, nb = n * sizeof(double);
-    et_ser_put(s, c->ps, nb);
-    if (c->kind == LM) {
-        et_ser_put(s, c->M, c->nvec * nb);
-        return;
-    }
-    et_ser_put(s, c->pc, nb);
-    if (c->kind == SEP) {
-        et_ser_put(s, c->C, nb);
-        return;
-    }
-    et_ser_put(s, c->C, n * nb);
-    et_ser_put(s, c->B, n * nb);
-    et_ser_put(s, c->D, nb);
-    et_ser_put(s, &c->last_eigen, sizeof c->last_eigen);
+    state_io((et_opt *)(uintptr_t)o, s, 0);
 }
 
 static void load(et_opt *o, et_ser *s)
 {
-    cma *c = S(o);
-    size_t n = o->n, nb = n * sizeof(double);
-    constants(o);
-    o->sd = c->kind == LM ? NULL : c->sd;
-    et_ser_get(s, c->ps, nb);
-    if (c->kind == LM) {
-        et_ser_get(s, c->M, c->nvec * nb);
-        return;
-    }
-    et_ser_get(s, c->pc, nb);
-    if (c->kind == SEP) {
-        et_ser_get(s, c->C, nb);
-        double dmin = INFINITY, dmax = 0;
-        for (size_t i = 0; i < n; i++) {
-            c->sd[i] = sqrt(c->C[i]);
-            dmin = fmin(dmin, c->C[i]);
-            dmax = fmax(dmax, c->C[i]);
-        }
-        c->cond = dmax / dmin;
-        return;
-    }
-    et_ser_get(s, c->C, n * nb);
-    et_ser_get(s, c->B, n * nb);
-    et_ser_get(s, c->D, nb);
-    et_ser_get(s, &c->last_eigen, sizeof c->last_eigen);
-    derive_full(c);
+    state_io(o, s, 1);
 }
 
 const et_opt_backend et_opt_be_cmaes = {"cmaes", init_full, cma_free, resize, start,

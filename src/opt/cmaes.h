@@ -1,7 +1,8 @@
 /* cmaes: the CMA-ES family behind opt.h (full active CMA-ES, separable CMA-ES,
  * LM-MA-ES). Use them through et_opt_alloc("cmaes" | "sep-cmaes" | "lm-maes",
  * with an optional "ipop-" or "bipop-" prefix); this header only wires the
- * backends into opt.c and exposes the sampling kernel for the benchmark. */
+ * backends into the table (algos.c) and declares the sampling kernel
+ * (cmaes_kernel.c) that cmaes.c calls. */
 #ifndef ET_CMAES_H
 #define ET_CMAES_H
 

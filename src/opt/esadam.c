@@ -87,7 +87,7 @@ static void sample(const et_opt *o, size_t k0, size_t cnt, double *Z, double *Y)
     et_opt_sample_pairs(o, k0, cnt, 1, Z, Y);
 }
 
-/* The sampling deviation of coordinate i, as generate() in opt.c applies it. */
+/* The sampling deviation of coordinate i, as et_opt_generate() in opt.c applies it. */
 static double dev(const et_opt *o, size_t i)
 {
     double s = o->sigma * o->amarg[i];

@@ -1,5 +1,6 @@
 /* esadam: "es-adam" behind opt.h (search gradient from mirrored pairs and
- * centred ranks, Adam steps). This header only wires the backend into opt.c. */
+ * centred ranks, Adam steps). This header only wires the backend into
+ * the table (algos.c). */
 #ifndef ET_ESADAM_H
 #define ET_ESADAM_H
 

@@ -5,27 +5,14 @@
  * between generations). Optimizers know a dimension, a start point, a step size
  * and a fitness vector (lower is better); nothing about networks.
  *
- * Algorithms (et_opt_alloc's name):
- *   "cmaes"        full-covariance active CMA-ES (Hansen, arXiv 1604.00772): negative
- *                  recombination weights, CSA, rank-one + rank-mu, lazy eigendecomposition
- *                  (LAPACK dsyevd) on pycma's schedule. O(n^2) per sample, O(n^3) per
- *                  decomposition: for n up to a few thousand.
- *   "sep-cmaes"    diagonal covariance (Ros & Hansen 2008), learning rates scaled by
- *                  (n + 1.5) / 3, active weights. O(n) per sample.
- *   "lm-maes"      limited-memory matrix adaptation (LM-MA-ES, Loshchilov, Glasmachers
- *                  and Beyer 2017): 4 + 3 ln n direction vectors, O(n ln n) per sample,
- *                  no matrix at all; learns correlations sep-cmaes cannot, for
- *                  thousands of parameters.
- *   "ipop-X", "bipop-X"  X with IPOP (population doubles at every restart) or BIPOP
- *                  (Hansen 2009: alternating large and small populations) restarts,
- *                  e.g. "ipop-cmaes", "bipop-sep-cmaes".
- *   "rs-1+lambda"  (1+lambda) random search, isotropic Gaussian steps, success-rule
- *                  step adaptation (p_target = 1 / (5 + sqrt(lambda) / 2)).
- *   "es-adam"      evolution-strategy gradient from mirrored pairs and centred ranks,
- *                  followed by Adam steps on the mean; fixed sigma (the floor is the
- *                  schedule); mean_lr is Adam's step relative to the sampling deviation.
- *   "rs-mu,lambda" (mu/mu_w, lambda) random search with antithetic (mirrored) pairs
- *                  and cumulative step-size adaptation; alias "rs-antithetic".
+ * Algorithms: the rows of et_opt_algos[] (src/opt/algos.c), each a name, a
+ * backend and one line of documentation; `evotrain config --doc` prints them.
+ * The CMA-ES variants ("cmaes": full-covariance active CMA-ES after Hansen,
+ * arXiv 1604.00772; "sep-cmaes": diagonal, Ros & Hansen 2008; "lm-maes":
+ * Loshchilov, Glasmachers and Beyer 2017) also take an "ipop-" or "bipop-"
+ * prefix (restarts with a doubling population, or Hansen 2009's alternating
+ * large and small populations), e.g. "bipop-sep-cmaes"; the backends' files
+ * say more about each.
  *
  * Determinism: candidate k of generation g is a pure function of the state and
  * (seed, g, k): its normal deviates come from the counter stream et_rng_key(seed,
@@ -70,6 +57,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct et_opt et_opt;
 
@@ -114,10 +102,30 @@ typedef struct et_opt_params {
 /* Fill p with the defaults above (seed 1). */
 void et_opt_params_default(et_opt_params *p);
 
-/* Space-separated list of the accepted algorithm names, for help texts. */
+/* One optimizer: et_opt_alloc's name for it, its backend (whose init
+ * allocates its state; opaque outside src/opt), whether it is a CMA-ES variant
+ * (takes the ipop-/bipop- prefixes and the margin) and one line of
+ * documentation. The table is et_opt_algos[0 .. et_opt_n_algos). */
+typedef struct et_opt_algo {
+    const char *name;
+    const struct et_opt_backend *be;
+    int cma;
+    const char *doc;
+} et_opt_algo;
+extern const et_opt_algo et_opt_algos[];
+extern const size_t et_opt_n_algos;
+
+/* Space-separated list of the accepted algorithm names (the table's, with the
+ * restart prefixes), for error messages. */
 const char *et_opt_algorithms(void);
 /* 1 if algo names one of them (with or without a restart prefix). */
 int et_opt_known(const char *algo);
+/* The row algo names, its restart prefix stripped (*restart_mode: 0 none,
+ * 1 IPOP, 2 BIPOP); NULL for an unknown name or a prefix on a non-CMA one. */
+const et_opt_algo *et_opt_algo_find(const char *algo, int *restart_mode);
+/* The table as documentation: a line per row, "NAME  DOC", each after indent,
+ * and the restart prefixes. */
+void et_opt_doc(FILE *out, const char *indent);
 
 /* A new optimizer over R^n; p NULL means defaults. NULL (reported) on an
  * unknown name, n == 0, or out-of-range parameters. Pins OpenBLAS to one
@@ -191,8 +199,7 @@ int et_opt_save(const et_opt *opt, void *buf, size_t size); /* size >= state_siz
 int et_opt_load(et_opt *opt, const void *buf, size_t size); /* refuses with a message */
 
 #ifdef ET_OPT_INTERNAL
-/* ---- For the backends (opt.c, cmaes.c, randsearch.c) only. ---- */
-#include <stdio.h>
+/* ---- For the files of src/opt only. ---- */
 
 /* A flat byte writer/reader for save/load; a short buffer sets err. */
 typedef struct et_ser {
@@ -228,6 +235,7 @@ typedef struct et_opt_backend {
 
 struct et_opt {
     const et_opt_backend *be;
+    int cma; /* a CMA-ES variant: the margin applies */
     char name[32];
     int restart_mode; /* 0 none, 1 IPOP, 2 BIPOP */
     size_t n;
@@ -276,6 +284,17 @@ void et_opt_normals(const et_opt *o, size_t k, double *z);
 /* Isotropic steps y = z for candidates [k0, k0 + cnt); with mirror, odd
  * candidates reflect the even one before them (antithetic pairs). */
 void et_opt_sample_pairs(const et_opt *o, size_t k0, size_t cnt, int mirror, double *Z, double *Y);
+
+/* Shared by opt.c, opt_tell.c and opt_state.c. */
+void et_opt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* et_error */
+/* (Re)allocate the per-generation buffers for o->lambda rows; only between
+ * generations (alloc, restart, load). 0 or -1. */
+int et_opt_ensure_cap(et_opt *o);
+double et_opt_default_margin(const et_opt *o); /* 1 / (n lambda) */
+/* Candidate rows [k0, k0 + cnt) into o->X (and o->Y, o->Z); marks them had. */
+void et_opt_generate(et_opt *o, size_t k0, size_t cnt);
+/* 1 if o may ask or tell (what names the call in the message), else 0. */
+int et_opt_ready(const et_opt *o, const char *what);
 
 /* Default recombination weights over lambda, the first mu positive summing to
  * 1, the rest zero (callers add negative weights). Returns mueff. */

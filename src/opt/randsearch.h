@@ -1,6 +1,6 @@
 /* randsearch: random search behind opt.h: "rs-1+lambda" (elitist, success
  * rule) and "rs-mu,lambda" / "rs-antithetic" (mirrored pairs, CSA). This
- * header only wires the backends into opt.c. */
+ * header only wires the backends into the table (algos.c). */
 #ifndef ET_RANDSEARCH_H
 #define ET_RANDSEARCH_H
 

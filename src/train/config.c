@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "opt.h"
 #include "sim.h"
 #include "util.h"
 
@@ -42,8 +43,7 @@ static const key_spec schema[] = {
      "requantization per layer or per output channel"},
     {"network", "scale_search", T_CHOICE, F(scale_search), "none", 0, 0, "none layer channel",
      "requantization scales: calibrated once (none), or searched per layer or per channel"},
-    {"train", "algo", T_STRING, F(algo), "sep-cmaes", 0, 0, NULL,
-     "optimizer: sep-cmaes, cmaes, ipop-cmaes, bipop-cmaes, rs-1+lambda, ..."},
+    {"train", "algo", T_STRING, F(algo), "sep-cmaes", 0, 0, NULL, "optimizer, one of:"},
     {"train", "lambda", T_INT, F(lambda), "92", 0, 100000, NULL,
      "population size (0: the optimizer's default)"},
     {"train", "sigma0", T_DOUBLE, F(sigma0), "8", 1e-3, 1e3, NULL,
@@ -508,6 +508,8 @@ void et_config_doc(FILE *out)
         else if (k->type == T_DOUBLE || k->type == T_DOUBLE3)
             fprintf(out, " (range %g to %g)", k->lo, k->hi);
         fputc('\n', out);
+        if (!strcmp(k->key, "algo"))
+            et_opt_doc(out, "        ");
     }
     sim_config_doc(out);
 }
