@@ -222,7 +222,10 @@ int et_run_read_result(const et_ckpt *c, const char *kp, const et_config *cfg, e
     /* The CRC only says the bytes are ours: a network the kernel cannot
      * run exactly is neither continued nor exported. */
     if (evonet_validate(&b->net, err, sizeof err) != 0) {
-        et_error(kp, 0, "the network in the checkpoint is invalid: %s", err);
+        et_error(kp, 0,
+                 "the network in the checkpoint is invalid: %s (a best network must run "
+                 "exactly on the kernel)",
+                 err);
         et_net_free(b);
         return -1;
     }
