@@ -55,6 +55,7 @@ static void test_scores_reported_net(void **state)
     et_genome *g = et_genome_alloc(sizes, 3, 1, 0, err, sizeof err);
     assert_non_null(g);
     double w[NO] = {1, 1, 1, 0.1, 0.1, 0.1};
+    const et_loss_spec spec = {.weight = w};
     enum { C = 6 };
     double *x = calloc(C * g->dim, sizeof *x), l1[C], l2[C];
     et_genome_init(g, 5, 15, x);
@@ -62,8 +63,8 @@ static void test_scores_reported_net(void **state)
     for (size_t c = 1; c < C; c++)
         for (size_t k = 0; k < g->dim; k++)
             x[c * g->dim + k] = x[k] + gsl_ran_gaussian_ziggurat(r, 4.0);
-    et_fitness *f1 = et_fitness_alloc(g, w, 1e-3, 1024, 1);
-    et_fitness *f2 = et_fitness_alloc(g, w, 1e-3, 1024, 2);
+    et_fitness *f1 = et_fitness_alloc(g, &spec, 1e-3, 1024, 1);
+    et_fitness *f2 = et_fitness_alloc(g, &spec, 1e-3, 1024, 2);
     et_fitness_eval_all(f1, x, C, &fx.d, l1);
     et_fitness_eval_all(f2, x, C, &fx.d, l2);
     assert_memory_equal(l1, l2, sizeof l1);

@@ -25,6 +25,7 @@ static int16_t X[NI * N];
 static int32_t T[NO * N];
 static const unsigned sizes[] = {NI, 8, 8, NO};
 static const double weight[NO] = {1, 1, 1, 0.1, 0.1, 0.1};
+static const et_loss_spec spec = {.weight = weight};
 
 typedef struct fixture {
     et_genome *g;
@@ -53,10 +54,10 @@ static int setup(void **state)
     double *x = calloc(fx.g->dim, sizeof *x);
     et_genome_init(fx.g, 5, 15, x);
     et_fitness_calibrate(fx.g, x, &fx.d);
-    fx.f1 = et_fitness_alloc(fx.g, weight, 1e-3, 256, 1);
-    fx.f2 = et_fitness_alloc(fx.g, weight, 1e-3, 256, 2);
+    fx.f1 = et_fitness_alloc(fx.g, &spec, 1e-3, 256, 1);
+    fx.f2 = et_fitness_alloc(fx.g, &spec, 1e-3, 256, 2);
     fx.net = et_net_alloc(sizes, 3);
-    et_fitness *whole = et_fitness_alloc(fx.g, weight, 1e-3, N, 1); /* the ridge fit on all */
+    et_fitness *whole = et_fitness_alloc(fx.g, &spec, 1e-3, N, 1); /* the ridge fit on all */
     et_fitness_eval(whole, x, &fx.d, 0, fx.net);
     et_fitness_free(whole);
     free(x);
@@ -139,7 +140,7 @@ static void test_polish_resumes(void **state)
     run_steps(fx, fx->f1, &pa, a, 2 * coords, 1);
     run_steps(fx, fx->f1, &pb, b, stop, 1);
     assert_int_equal(pb.pos, 37);
-    et_errors v = {.loss = 1.5, .trans_rmse = 0.25};
+    et_errors v = {.loss = 1.5, .group_rmse = {0.25}};
     size_t len;
     unsigned char *sec = et_polish_section(&pb, 1, &v, b, &len);
     et_polish pr;

@@ -65,13 +65,15 @@ void bench_fitness(void)
         et_config_free(&cfg);
         return;
     }
+    et_task task;
+    et_task_from_config(&cfg, &task);
     unsigned sizes[EVONET_MAX_LAYERS + 1];
-    unsigned nl = et_net_sizes(&cfg, sizes);
+    unsigned nl = et_net_sizes(&cfg, &task, sizes);
     char err[256];
     et_genome *g = et_genome_alloc(sizes, nl, 1, 0, err, sizeof err);
     size_t B = 1024, lambda = 96, dim = g->dim;
     et_samples s;
-    et_samples_sim(&s, &cfg, 0, B, 0);
+    et_samples_sim(&s, &cfg, &task, 0, B, 0);
     et_data d = et_samples_data(&s);
     double *x = et_malloc(sizeof(double) * lambda * dim),
            *loss = et_malloc(sizeof(double) * lambda);
@@ -81,8 +83,9 @@ void bench_fitness(void)
         for (size_t k = 0; k < dim; k++)
             x[c * dim + k] = x[k] + (double)((c * 7 + k * 13) % 9) - 4;
     double w[6] = {1, 1, 1, 0.1, 0.1, 0.1};
+    const et_loss_spec spec = {.weight = w};
 
-    et_fitness *f1 = et_fitness_alloc(g, w, 1e-3, B, 1);
+    et_fitness *f1 = et_fitness_alloc(g, &spec, 1e-3, B, 1);
     et_net *net = et_net_alloc(sizes, nl);
     et_fitness_eval(f1, x, &d, 0, net);
     double macs = 0;
@@ -91,7 +94,7 @@ void bench_fitness(void)
     batch_kernel(net, &d, B, macs);
     double t0, t;
     for (int threads = 1; threads <= 2; threads++) {
-        et_fitness *f = et_fitness_alloc(g, w, 1e-3, B, threads);
+        et_fitness *f = et_fitness_alloc(g, &spec, 1e-3, B, threads);
 #ifdef _OPENMP
         omp_set_num_threads(threads);
 #endif

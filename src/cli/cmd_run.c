@@ -18,10 +18,6 @@
 
 #define N_SELFTEST 8
 
-static const char *const out_names[SIM_POSE_DIM] = {"x (0.01 mm)",      "y (0.01 mm)",
-                                                    "z (0.01 mm)",      "roll (0.01 deg)",
-                                                    "pitch (0.01 deg)", "yaw (0.01 deg)"};
-
 static volatile sig_atomic_t export_signal;
 
 static void on_export_signal(int sig)
@@ -51,15 +47,17 @@ static void provenance(const et_run *r, const char *dir, char *prov, size_t size
     if (r->cfg.starts > 1)
         snprintf(won, sizeof won, " of start %llu", (unsigned long long)r->st.best_start);
     const double *rm = r->polished ? r->polish_valid.rmse : r->st.best_rmse;
-    double trans = r->polished ? r->polish_valid.trans_rmse : r->st.best_trans;
+    const double *gr = r->polished ? r->polish_valid.group_rmse : r->st.best_group;
+    char errs[200];
+    et_task_errors_text(&r->task, rm, gr, ", ", errs, sizeof errs);
     if (r->polished)
         snprintf(pol, sizeof pol, ", polished in %llu sweeps", (unsigned long long)r->polish.sweep);
     run_name_of(dir, run_name, sizeof run_name);
     snprintf(prov, size,
              "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation RMSE "
-             "%.3f mm, %.2f/%.2f/%.2f deg).",
+             "%s).",
              run_name, (unsigned long long)r->cfg.seed, (unsigned long long)r->st.best_generation,
-             won, pol, trans, rm[3], rm[4], rm[5]);
+             won, pol, errs);
 }
 
 /* The header into outp, atomically. Ctrl-C or SIGTERM while it is written
@@ -128,11 +126,20 @@ int cmd_export(int argc, char **argv)
     size_t ni = sim_n_readings(r.cfg.sim);
     int16_t *counts = et_malloc(sizeof(int16_t) * N_SELFTEST * ni);
     sim_sample(r.cfg.sim, r.cfg.seed, ET_SELFTEST_BASE, N_SELFTEST, 1, counts, NULL);
-    char prov[512], input_doc[256];
+    char prov[1024], input_doc[256];
     provenance(&r, dir, prov, sizeof prov);
     snprintf(input_doc, sizeof input_doc, "%zu raw ADC counts (int16) in the order %s, %s, ..., %s",
              ni, sim_reading_name(r.cfg.sim, 0), sim_reading_name(r.cfg.sim, 1),
              sim_reading_name(r.cfg.sim, ni - 1));
+    /* Each output with the value of one step: "x (0.01 mm)". */
+    char out_doc[ET_MAX_OUTPUTS][2 * ET_NAME_MAX + 32];
+    const char *out_names[ET_MAX_OUTPUTS];
+    for (unsigned k = 0; k < r.task.n_out; k++) {
+        const et_target *o = &r.task.out[k];
+        snprintf(out_doc[k], sizeof out_doc[k], "%s (%g%s%s)", o->name, o->scale,
+                 *o->unit ? " " : "", o->unit);
+        out_names[k] = out_doc[k];
+    }
     et_export_info info = {name, prov, input_doc, out_names, counts, N_SELFTEST};
     int rc = write_header(outp, &r.best->net, &info);
     free(counts);

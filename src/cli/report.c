@@ -123,7 +123,7 @@ static void section_config(FILE *o, const et_run *r)
 {
     const et_config *cfg = &r->cfg;
     unsigned sizes[EVONET_MAX_LAYERS + 1];
-    unsigned nl = et_net_sizes(cfg, sizes);
+    unsigned nl = et_net_sizes(cfg, &r->task, sizes);
     char shape[128] = "";
     for (unsigned l = 0; l <= nl; l++)
         snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%u", l ? "-" : "",
@@ -164,18 +164,19 @@ static void section_config(FILE *o, const et_run *r)
             "from generation %llu%s |\n",
             (unsigned long long)r->st.generation, (unsigned long long)r->st.evals, r->st.elapsed_s,
             (unsigned long long)r->st.best_generation, won);
-    if (r->has_polish)
+    if (r->has_polish) {
+        char pe[200], se[200];
+        et_task_errors_text(&r->task, r->polish_valid.rmse, r->polish_valid.group_rmse, ", ", pe,
+                            sizeof pe);
+        et_task_errors_text(&r->task, r->st.best_rmse, r->st.best_group, ", ", se, sizeof se);
         fprintf(o,
                 "| polish | %llu sweeps of integer coordinate descent on the pool%s, %llu of %llu "
-                "moves kept; validation %.3f mm, %.2f/%.2f/%.2f deg against the search's %.3f "
-                "mm, %.2f/%.2f/%.2f deg: %s |\n",
+                "moves kept; validation %s against the search's %s: %s |\n",
                 (unsigned long long)r->polish.sweep, r->polish.done ? " (converged)" : "",
-                (unsigned long long)r->polish.changes, (unsigned long long)r->polish.trials,
-                r->polish_valid.trans_rmse, r->polish_valid.rmse[3], r->polish_valid.rmse[4],
-                r->polish_valid.rmse[5], r->st.best_trans, r->st.best_rmse[3], r->st.best_rmse[4],
-                r->st.best_rmse[5],
+                (unsigned long long)r->polish.changes, (unsigned long long)r->polish.trials, pe, se,
                 r->polished ? "the network below is the polished one"
                             : "the search's network kept");
+    }
     fputc('\n', o);
     fprintf(o, "Every key with its value: [config.ini](config.ini); the training log: "
                "[log.csv](log.csv).\n\n");

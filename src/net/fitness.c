@@ -24,7 +24,12 @@ typedef struct ws {
 struct et_fitness {
     const et_genome *g;
     unsigned n_in, n_out, nh, nl;
-    double weight[16];
+    /* weight[k] * (100 / inv_scale[k])^2: the loss is sum wss[k] * ss[k] /
+     * (n 10^4), which for 0.01 steps (inv_scale 100) is the same bits as
+     * the weight itself. */
+    double wss[ET_MAX_OUTPUTS], inv_scale[ET_MAX_OUTPUTS];
+    unsigned n_groups;
+    uint64_t group[ET_MAX_GROUPS];
     double alpha;
     size_t max_batch;
     /* Row stride of H and Y: max_batch plus a cache line, so that rows are
@@ -35,7 +40,7 @@ struct et_fitness {
     ws *w;
 };
 
-et_fitness *et_fitness_alloc(const et_genome *g, const double *out_weight, double ridge_alpha,
+et_fitness *et_fitness_alloc(const et_genome *g, const et_loss_spec *spec, double ridge_alpha,
                              size_t max_batch, int threads)
 {
     et_fitness *f = et_calloc(1, sizeof *f);
@@ -44,8 +49,14 @@ et_fitness *et_fitness_alloc(const et_genome *g, const double *out_weight, doubl
     f->n_in = g->sizes[0];
     f->n_out = g->sizes[g->n_layers];
     f->nh = g->sizes[g->n_layers - 1];
-    for (unsigned k = 0; k < f->n_out && k < 16; k++)
-        f->weight[k] = out_weight[k];
+    for (unsigned k = 0; k < f->n_out && k < ET_MAX_OUTPUTS; k++) {
+        f->inv_scale[k] = spec->inv_scale ? spec->inv_scale[k] : 100.0;
+        double r = 100.0 / f->inv_scale[k];
+        f->wss[k] = spec->weight[k] * (r * r);
+    }
+    f->n_groups = spec->n_groups < ET_MAX_GROUPS ? spec->n_groups : ET_MAX_GROUPS;
+    for (unsigned i = 0; i < f->n_groups; i++)
+        f->group[i] = spec->group[i];
     f->alpha = ridge_alpha;
     f->max_batch = max_batch;
     f->ld = max_batch + 64;
@@ -325,7 +336,7 @@ loss_of(const et_fitness *f, const int16_t *Y, size_t ldy, const et_data *d, dou
         }
         if (ss_out)
             ss_out[k] = (double)ss;
-        loss += f->weight[k] * (double)ss;
+        loss += f->wss[k] * (double)ss;
     }
     return loss / ((double)d->n * 1e4);
 }
@@ -378,20 +389,55 @@ static void chunk_ss(et_fitness *f, const et_net *net, const et_data *d, size_t 
 static void errors_of(const et_fitness *f, const double *ss, size_t n, et_errors *e)
 {
     memset(e, 0, sizeof *e);
-    double loss = 0, tsum = 0;
-    for (unsigned k = 0; k < f->n_out && k < 16; k++) {
-        e->rmse[k] = sqrt(ss[k] / (double)n) / 100.0;
-        loss += f->weight[k] * ss[k];
-        if (k < 3)
-            tsum += ss[k];
+    double loss = 0;
+    for (unsigned k = 0; k < f->n_out; k++) {
+        e->rmse[k] = sqrt(ss[k] / (double)n) / f->inv_scale[k];
+        loss += f->wss[k] * ss[k];
     }
-    e->trans_rmse = sqrt(tsum / (double)n) / 100.0;
+    /* A group's outputs share one scale (the description checks it). */
+    for (unsigned i = 0; i < f->n_groups; i++) {
+        double gsum = 0, inv = 100.0;
+        for (unsigned k = 0; k < f->n_out; k++)
+            if (f->group[i] >> k & 1) {
+                gsum += ss[k];
+                inv = f->inv_scale[k];
+            }
+        e->group_rmse[i] = sqrt(gsum / (double)n) / inv;
+    }
     e->loss = loss / ((double)n * 1e4);
+}
+
+void et_errors_write(const et_errors *e, unsigned char *buf)
+{
+    double v[18];
+    for (int k = 0; k < 16; k++)
+        v[k] = e->rmse[k];
+    v[16] = e->group_rmse[0];
+    v[17] = e->loss;
+    for (int k = 0; k < 18; k++) {
+        uint64_t u;
+        memcpy(&u, &v[k], 8);
+        et_put_le(&buf, u, 8);
+    }
+}
+
+void et_errors_read(et_errors *e, const unsigned char *buf)
+{
+    memset(e, 0, sizeof *e);
+    double v[18];
+    for (int k = 0; k < 18; k++) {
+        uint64_t u = et_get_le(&buf, 8);
+        memcpy(&v[k], &u, 8);
+    }
+    for (int k = 0; k < 16; k++)
+        e->rmse[k] = v[k];
+    e->group_rmse[0] = v[16];
+    e->loss = v[17];
 }
 
 void et_fitness_errors(et_fitness *f, const et_net *net, const et_data *d, int tid, et_errors *e)
 {
-    double ss[16], acc_ss[16] = {0};
+    double ss[ET_MAX_OUTPUTS], acc_ss[ET_MAX_OUTPUTS] = {0};
     /* Validation sets may be larger than the minibatch: go in chunks. */
     for (size_t s0 = 0; s0 < d->n; s0 += f->max_batch) {
         chunk_ss(f, net, d, s0, d->n - s0 < f->max_batch ? d->n - s0 : f->max_batch, tid, ss);
@@ -404,17 +450,17 @@ void et_fitness_errors(et_fitness *f, const et_net *net, const et_data *d, int t
 void et_fitness_errors_all(et_fitness *f, const et_net *net, const et_data *d, et_errors *e)
 {
     size_t nc = (d->n + f->max_batch - 1) / f->max_batch;
-    double *ss = et_calloc(nc * 16, sizeof(double)), acc_ss[16] = {0};
+    double *ss = et_calloc(nc * ET_MAX_OUTPUTS, sizeof(double)), acc_ss[ET_MAX_OUTPUTS] = {0};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(f->threads)
     for (size_t c = 0; c < nc; c++) {
         size_t s0 = c * f->max_batch;
         chunk_ss(f, net, d, s0, d->n - s0 < f->max_batch ? d->n - s0 : f->max_batch,
-                 et_thread_num(), ss + c * 16);
+                 et_thread_num(), ss + c * ET_MAX_OUTPUTS);
     }
     /* Integer-valued sums below 2^53: exact, so the order cannot matter. */
     for (size_t c = 0; c < nc; c++)
         for (unsigned k = 0; k < f->n_out; k++)
-            acc_ss[k] += ss[c * 16 + k];
+            acc_ss[k] += ss[c * ET_MAX_OUTPUTS + k];
     free(ss);
     errors_of(f, acc_ss, d->n, e);
 }

@@ -7,10 +7,11 @@
  * on the integer activations, then quantized (per-output scale so that
  * max |w| = 127) and scored exactly like any other layer.
  *
- * Loss = mean over samples of sum_k weight_k * (y_k - t_k)^2, outputs and
- * targets in the network's units (0.01 mm, 0.01 deg), divided by 10^4 so it
- * reads in mm^2 and deg^2. The sums are exact integers, so a candidate's
- * loss is the same bits whichever thread computes it. */
+ * Loss = mean over samples of sum_k weight_k * ((y_k - t_k) / inv_scale_k)^2:
+ * outputs and targets in the network's units (one int16 step, e.g. 0.01
+ * mm), the loss in physical units squared (mm^2, deg^2). The sums are exact
+ * integers, so a candidate's loss is the same bits whichever thread
+ * computes it. */
 #ifndef ET_FITNESS_H
 #define ET_FITNESS_H
 
@@ -30,10 +31,26 @@ typedef struct et_data {
     size_t n, ld;
 } et_data;
 
-/* out_weight: n_out loss weights. ridge_alpha: ridge strength relative to the
- * mean diagonal of the normal matrix. threads: workspaces for that many
- * concurrent evaluations (OpenMP thread ids 0 .. threads - 1). */
-et_fitness *et_fitness_alloc(const et_genome *g, const double *out_weight, double ridge_alpha,
+#define ET_MAX_OUTPUTS 64 /* outputs of a network (the description's targets) */
+#define ET_MAX_GROUPS 4   /* named groups of outputs with a Euclidean error */
+
+/* What the loss and the errors count, per output k < n_out (the network's
+ * last width): weight[k], the loss weight per squared physical unit;
+ * inv_scale[k], output steps per physical unit (1 / scale: 100 for 0.01
+ * mm), NULL for 100 each. group[i] (i < n_groups): a bit mask of outputs
+ * of one unit and scale whose errors add up to a Euclidean error (x, y, z
+ * -> the translation error). The arrays are copied. */
+typedef struct et_loss_spec {
+    const double *weight;
+    const double *inv_scale;
+    unsigned n_groups;
+    const uint64_t *group;
+} et_loss_spec;
+
+/* ridge_alpha: ridge strength relative to the mean diagonal of the normal
+ * matrix. threads: workspaces for that many concurrent evaluations (OpenMP
+ * thread ids 0 .. threads - 1). */
+et_fitness *et_fitness_alloc(const et_genome *g, const et_loss_spec *spec, double ridge_alpha,
                              size_t max_batch, int threads);
 void et_fitness_free(et_fitness *f);
 
@@ -54,13 +71,21 @@ double et_fitness_eval_as(et_fitness *f, const et_genome *g, const double *x, co
 void et_fitness_eval_all(et_fitness *f, const double *x, size_t count, const et_data *d,
                          double *loss);
 
-/* Errors of a complete network on d, per output in the output's physical
- * units (units / 100): rmse[k], and the Euclidean RMSE of outputs 0..2. */
+/* Errors of a complete network on d, in the outputs' physical units:
+ * rmse[k] of output k, group_rmse[i] the Euclidean RMSE of group i. */
 typedef struct et_errors {
-    double rmse[16];
-    double trans_rmse;
+    double rmse[ET_MAX_OUTPUTS];
+    double group_rmse[ET_MAX_GROUPS];
     double loss;
 } et_errors;
+
+/* The bytes checkpoints keep of an et_errors (the polish's validation):
+ * the first 16 outputs' errors, the first group's and the loss, as
+ * little-endian doubles (the layout since the first polish; a network with
+ * more outputs keeps its loss, which decides, and recomputes the rest). */
+#define ET_ERRORS_BYTES (18 * 8)
+void et_errors_write(const et_errors *e, unsigned char *buf);
+void et_errors_read(et_errors *e, const unsigned char *buf);
 void et_fitness_errors(et_fitness *f, const et_net *net, const et_data *d, int tid, et_errors *e);
 /* The same on every workspace in parallel (OpenMP; not from inside a
  * parallel region): the same bits as et_fitness_errors. */

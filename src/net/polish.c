@@ -13,7 +13,7 @@
 /* The state: sweep, pos, changed, changes, trials, done and the loss's
  * bits, 8 bytes each; then a byte-sized flag (whether validated) padded to 8
  * bytes, the validation errors (doubles) and the network. */
-enum { STATE_BYTES = 7 * 8, HEAD_BYTES = STATE_BYTES + 8 + sizeof(et_errors) };
+enum { STATE_BYTES = 7 * 8, HEAD_BYTES = STATE_BYTES + 8 + ET_ERRORS_BYTES };
 
 unsigned char *et_polish_section(const et_polish *p, int validated, const et_errors *v,
                                  const et_net *net, size_t *len)
@@ -26,7 +26,7 @@ unsigned char *et_polish_section(const et_polish *p, int validated, const et_err
     for (int i = 0; i < 7; i++)
         et_put_le(&q, s[i], 8);
     *q = validated != 0;
-    memcpy(q + 8, v, sizeof(et_errors));
+    et_errors_write(v, q + 8);
     et_net_write(net, b + HEAD_BYTES);
     return b;
 }
@@ -49,8 +49,8 @@ et_net *et_polish_section_read(const void *buf, size_t len, const et_net *shape,
         return NULL;
     }
     *validated = *q;
-    memcpy(v, q + 8, sizeof(et_errors));
-    et_net *n = et_net_read(q + 8 + sizeof(et_errors), len - HEAD_BYTES, err, errlen);
+    et_errors_read(v, q + 8);
+    et_net *n = et_net_read(q + 8 + ET_ERRORS_BYTES, len - HEAD_BYTES, err, errlen);
     if (!n)
         return NULL;
     if (n->n_layers != shape->n_layers ||

@@ -339,7 +339,14 @@ static int handler(void *user, const char *section, const char *key, const char 
         fail(p, m);
         return 0;
     }
-    int rc = sim_config_set(p->cfg->sim, section, key, value, p->line, m, sizeof m);
+    int rc = et_config_task_set(p->cfg, section, key, value, p->line, m, sizeof m);
+    if (rc < 0) {
+        fail(p, m);
+        return 0;
+    }
+    if (rc > 0)
+        return 1;
+    rc = sim_config_set(p->cfg->sim, section, key, value, p->line, m, sizeof m);
     if (rc == 0) {
         snprintf(m, sizeof m, "unknown section or key: [%s] %s", section, key);
         fail(p, m);
@@ -465,6 +472,7 @@ void et_config_dump(const et_config *cfg, FILE *out)
         fputc('\n', out);
     }
     fputc('\n', out);
+    et_config_task_dump(cfg, out);
     sim_config_dump(cfg->sim, out);
 }
 

@@ -15,6 +15,25 @@ struct sim_scenario;
 #define ET_MAX_LAYERS 8
 #define ET_MAX_STARTS 16 /* [train] starts; a halving sends the kept set as bits of an int */
 
+#define ET_CONFIG_NAME_MAX 32
+#define ET_CONFIG_MAX_TARGETS 64
+#define ET_CONFIG_MAX_GROUPS 4
+enum { ET_TARGET_UNIT = 1, ET_TARGET_SCALE = 2, ET_TARGET_WEIGHT = 4 };
+
+/* [target NAME] as written: what has says was given (config_task.c). */
+typedef struct et_config_target {
+    char name[ET_CONFIG_NAME_MAX], unit[ET_CONFIG_NAME_MAX];
+    double scale, weight;
+    int has;
+    long line;
+} et_config_target;
+
+/* [group NAME]: outputs = the names of its outputs, space-separated. */
+typedef struct et_config_group {
+    char name[ET_CONFIG_NAME_MAX], outputs[512];
+    long line;
+} et_config_group;
+
 typedef struct et_config {
     char *path; /* the file it came from */
     /* [run] */
@@ -56,12 +75,23 @@ typedef struct et_config {
     int valid_every;
     double rot_weight;
     double rot_axis_weight[3]; /* roll, pitch, yaw: factors on rot_weight */
+    /* The description's sections, as written (see task.h) */
+    int n_targets, n_groups;
+    et_config_target target[ET_CONFIG_MAX_TARGETS];
+    et_config_group group[ET_CONFIG_MAX_GROUPS];
     struct sim_scenario *sim;
 } et_config;
 
 /* 0 ok; -1 on any error (already reported). cfg is valid to free either way. */
 int et_config_load(const char *path, et_config *cfg);
 void et_config_free(et_config *cfg);
+/* [target NAME] and [group NAME] (config_task.c): 1 if section is one of
+ * them and the key was taken, 0 if the section is not theirs, -1 with a
+ * message in err. The dump writes them back as given. */
+int et_config_task_set(et_config *cfg, const char *section, const char *key, const char *value,
+                       long line, char *err, size_t n);
+void et_config_task_dump(const et_config *cfg, FILE *out);
+
 /* The resolved configuration as an INI file that et_config_load accepts. */
 void et_config_dump(const et_config *cfg, FILE *out);
 /* 1 if line ("key = value", as et_config_dump writes it) gives a trainer key

@@ -82,10 +82,11 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
     for (unsigned k = 0; k < n_out; k++)
         fprintf(o, "%s out[%u] %s", k ? "," : "", k,
                 info->output_names ? info->output_names[k] : "(no unit)");
-    fprintf(o,
-            "\n *\n * Build with include/evonet.h and src/kernel/evonet.c of the same evonet ABI "
-            "version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build. */\n",
-            nm, nm);
+    fprintf(
+        o,
+        "\n *\n * Build with evonet.h and evonet.c (`evotrain kernel -o DIR`) of the same evonet "
+        "ABI version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build. */\n",
+        nm, nm);
     fprintf(o, "#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n#include \"evonet.h\"\n\n", up,
             up);
     fprintf(o,

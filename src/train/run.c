@@ -75,10 +75,10 @@ static double bitsd(uint64_t u)
 
 void et_state_write(const et_train_state *s, unsigned char *b)
 {
-    uint64_t v[16] = {s->generation,       s->evals,
-                      s->best_generation,  s->log_bytes,
-                      dbits(s->elapsed_s), dbits(s->best_loss),
-                      dbits(s->best_trans)};
+    uint64_t v[16] = {s->generation,          s->evals,
+                      s->best_generation,     s->log_bytes,
+                      dbits(s->elapsed_s),    dbits(s->best_loss),
+                      dbits(s->best_group[0])};
     for (int k = 0; k < 6; k++)
         v[7 + k] = dbits(s->best_rmse[k]);
     v[13] = s->best_start;
@@ -100,26 +100,74 @@ int et_state_read(et_train_state *s, const void *buf, size_t len)
     s->log_bytes = v[3];
     s->elapsed_s = bitsd(v[4]);
     s->best_loss = bitsd(v[5]);
-    s->best_trans = bitsd(v[6]);
+    s->best_group[0] = bitsd(v[6]);
     for (int k = 0; k < 6; k++)
         s->best_rmse[k] = bitsd(v[7 + k]);
     s->best_start = v[13]; /* 0 in checkpoints from before starts */
     return 0;
 }
 
-unsigned et_net_sizes(const et_config *cfg, unsigned *sizes)
+unsigned et_net_sizes(const et_config *cfg, const et_task *task, unsigned *sizes)
 {
     unsigned nl = 0;
-    sizes[nl++] = (unsigned)sim_n_readings(cfg->sim);
+    sizes[nl++] = task->n_in;
     for (int h = 0; h < cfg->n_hidden_layers; h++)
         sizes[nl++] = (unsigned)cfg->hidden[h];
-    sizes[nl] = SIM_POSE_DIM;
+    sizes[nl] = task->n_out;
     return nl;
 }
 
-int et_samples_sim(et_samples *s, const et_config *cfg, uint64_t first, size_t n, int keep_pose)
+unsigned char *et_errors_section(const et_train_state *s, const et_task *t, size_t *len)
 {
+    if (t->n_out <= 6 && t->n_groups <= 1)
+        return NULL;
+    *len = 8 * (size_t)(t->n_out + t->n_groups);
+    unsigned char *b = et_malloc(*len), *p = b;
+    for (unsigned k = 0; k < t->n_out; k++)
+        et_put_le(&p, dbits(s->best_rmse[k]), 8);
+    for (unsigned i = 0; i < t->n_groups; i++)
+        et_put_le(&p, dbits(s->best_group[i]), 8);
+    return b;
+}
+
+int et_errors_section_read(et_train_state *s, const et_task *t, const void *buf, size_t len)
+{
+    if (len != 8 * (size_t)(t->n_out + t->n_groups))
+        return -1;
+    const unsigned char *p = buf;
+    for (unsigned k = 0; k < t->n_out; k++)
+        s->best_rmse[k] = bitsd(et_get_le(&p, 8));
+    for (unsigned i = 0; i < t->n_groups; i++)
+        s->best_group[i] = bitsd(et_get_le(&p, 8));
+    return 0;
+}
+
+void et_samples_set(et_samples *s, const et_task *task, const int16_t *inputs, double *targets,
+                    size_t n, int keep)
+{
+    size_t ni = task->n_in, no = task->n_out;
     memset(s, 0, sizeof *s);
+    s->n = n;
+    s->n_in = ni;
+    s->n_out = no;
+    s->X = et_malloc(sizeof(int16_t) * n * ni);
+    s->T = et_malloc(sizeof(int32_t) * n * no);
+    for (size_t r = 0; r < n; r++) {
+        for (size_t i = 0; i < ni; i++)
+            s->X[i * n + r] = inputs[r * ni + i];
+        /* Targets in the network's output steps, within what an int16
+         * output can express (x 100 for 0.01 steps: the bits of old). */
+        for (size_t k = 0; k < no; k++) {
+            double t = nearbyint(targets[r * no + k] * task->inv_scale[k]);
+            s->T[k * n + r] = (int32_t)(t < -32768 ? -32768 : t > 32767 ? 32767 : t);
+        }
+    }
+    s->pose = keep ? targets : NULL;
+}
+
+int et_samples_sim(et_samples *s, const et_config *cfg, const et_task *task, uint64_t first,
+                   size_t n, int keep_pose)
+{
     size_t ni = sim_n_readings(cfg->sim);
     int16_t *counts = et_malloc(sizeof(int16_t) * n * ni);
     double *pose = et_malloc(sizeof(double) * n * SIM_POSE_DIM);
@@ -131,25 +179,9 @@ int et_samples_sim(et_samples *s, const et_config *cfg, uint64_t first, size_t n
                pose + lo * SIM_POSE_DIM);
     et_dist_allgather_rows_i16(counts, n, ni);
     et_dist_allgather_rows_f64(pose, n, SIM_POSE_DIM);
-    s->n = n;
-    s->n_in = ni;
-    s->n_out = SIM_POSE_DIM;
-    s->X = et_malloc(sizeof(int16_t) * n * ni);
-    s->T = et_malloc(sizeof(int32_t) * n * SIM_POSE_DIM);
-    for (size_t r = 0; r < n; r++) {
-        for (size_t i = 0; i < ni; i++)
-            s->X[i * n + r] = counts[r * ni + i];
-        /* Targets in the network's output units (0.01 mm, 0.01 deg), within
-         * what an int16 output can express. */
-        for (size_t k = 0; k < SIM_POSE_DIM; k++) {
-            double t = nearbyint(pose[r * SIM_POSE_DIM + k] * 100.0);
-            s->T[k * n + r] = (int32_t)(t < -32768 ? -32768 : t > 32767 ? 32767 : t);
-        }
-    }
+    et_samples_set(s, task, counts, pose, n, keep_pose);
     free(counts);
-    if (keep_pose)
-        s->pose = pose;
-    else
+    if (!keep_pose)
         free(pose);
     return 0;
 }
@@ -195,14 +227,19 @@ static int same_config(const et_run *r, const char *kp, const char *cp)
     return rc;
 }
 
-int et_run_read_result(const et_ckpt *c, const char *kp, const et_config *cfg, et_train_state *st,
-                       et_net **best)
+int et_run_read_result(const et_ckpt *c, const char *kp, const et_config *cfg, const et_task *task,
+                       et_train_state *st, et_net **best)
 {
     size_t len;
     const void *p = et_ckpt_get(c, ET_CKPT_STATE, &len);
     *best = NULL;
     if (!p || et_state_read(st, p, len) != 0) {
         et_error(kp, 0, "checkpoint has no valid trainer state");
+        return -1;
+    }
+    if ((p = et_ckpt_get(c, ET_CKPT_ERRORS, &len)) &&
+        et_errors_section_read(st, task, p, len) != 0) {
+        et_error(kp, 0, "checkpoint has errors of another number of outputs");
         return -1;
     }
     p = et_ckpt_get(c, ET_CKPT_BEST, &len);
@@ -213,7 +250,7 @@ int et_run_read_result(const et_ckpt *c, const char *kp, const et_config *cfg, e
         return -1;
     }
     unsigned sizes[EVONET_MAX_LAYERS + 1];
-    unsigned nl = et_net_sizes(cfg, sizes);
+    unsigned nl = et_net_sizes(cfg, task, sizes);
     if (nl != b->n_layers || memcmp(sizes, b->sizes, sizeof(unsigned) * (nl + 1))) {
         et_error(kp, 0, "the network in the checkpoint does not match %s", cfg->path);
         et_net_free(b);
@@ -243,7 +280,8 @@ int et_run_open(const char *dir, et_run *r)
         goto out;
     if (et_ckpt_load(&r->ck, kp) != 0 || same_config(r, kp, cp) != 0)
         goto out;
-    if (et_run_read_result(&r->ck, kp, &r->cfg, &r->st, &r->best) != 0)
+    if (et_task_from_config(&r->cfg, &r->task) != 0 ||
+        et_run_read_result(&r->ck, kp, &r->cfg, &r->task, &r->st, &r->best) != 0)
         goto out;
     size_t len;
     const void *p;

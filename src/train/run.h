@@ -19,6 +19,7 @@
 #include "fitness.h"
 #include "genome.h"
 #include "polish.h"
+#include "task.h"
 
 #define ET_VALID_BASE (UINT64_C(1) << 40)
 #define ET_EVAL_BASE (UINT64_C(1) << 41)
@@ -29,7 +30,10 @@ typedef struct et_train_state {
     uint64_t generation, evals, best_generation, log_bytes;
     uint64_t best_start; /* which of the raced starts found the best (0 with one) */
     double elapsed_s, best_loss;
-    double best_rmse[6], best_trans;
+    /* The best validation's errors: of every output and of every group;
+     * the state section keeps the first six outputs and the first group,
+     * ET_CKPT_ERRORS the rest (et_errors_section). */
+    double best_rmse[ET_MAX_OUTPUTS], best_group[ET_MAX_GROUPS];
 } et_train_state;
 
 void et_state_write(const et_train_state *s, unsigned char *buf); /* ET_STATE_BYTES */
@@ -45,13 +49,27 @@ typedef struct et_samples {
 } et_samples;
 
 /* n samples of the simulator from index first (noisy). 0 or -1 (reported). */
-int et_samples_sim(et_samples *s, const et_config *cfg, uint64_t first, size_t n, int keep_pose);
+int et_samples_sim(et_samples *s, const et_config *cfg, const et_task *task, uint64_t first,
+                   size_t n, int keep_pose);
+/* n samples given row by row (inputs n x n_in, targets n x n_out in the
+ * targets' units) into s: targets to output steps (rounded, within int16).
+ * keep: s owns targets afterwards (as s->pose); else they stay the caller's. */
+void et_samples_set(et_samples *s, const et_task *task, const int16_t *inputs, double *targets,
+                    size_t n, int keep);
+
+/* The best validation's errors beyond what the state section holds: every
+ * output's and every group's, little-endian doubles (ET_CKPT_ERRORS). NULL
+ * when the state section holds them all (six outputs or fewer, one group):
+ * then nothing is written and checkpoints keep their layout. */
+unsigned char *et_errors_section(const et_train_state *s, const et_task *t, size_t *len);
+int et_errors_section_read(et_train_state *s, const et_task *t, const void *buf, size_t len);
 void et_samples_free(et_samples *s);
 et_data et_samples_data(const et_samples *s);
 
-/* The network's layer widths for cfg: inputs = the simulator's readings,
- * then the hidden layers, then the 6 pose outputs. Returns the layer count. */
-unsigned et_net_sizes(const et_config *cfg, unsigned *sizes); /* EVONET_MAX_LAYERS + 1 */
+/* The network's layer widths for cfg: the task's inputs, then the hidden
+ * layers, then the task's outputs. Returns the layer count. */
+unsigned et_net_sizes(const et_config *cfg, const et_task *task,
+                      unsigned *sizes); /* EVONET_MAX_LAYERS + 1 */
 
 /* An opened run: its configuration, checkpoint and best network: the
  * polished one when the polish after the search ended and validated
@@ -59,6 +77,7 @@ unsigned et_net_sizes(const et_config *cfg, unsigned *sizes); /* EVONET_MAX_LAYE
 typedef struct et_run {
     char *dir;
     et_config cfg;
+    et_task task;
     et_ckpt ck;
     et_train_state st;
     et_net *best;
@@ -73,8 +92,8 @@ int et_run_open(const char *dir, et_run *r); /* 0, or -1 reported */
  * checked against the configuration (shape) and the kernel's ranges, as
  * resume, export and eval need them. 0 with *best allocated, or -1
  * reported. */
-int et_run_read_result(const et_ckpt *c, const char *kp, const et_config *cfg, et_train_state *st,
-                       et_net **best);
+int et_run_read_result(const et_ckpt *c, const char *kp, const et_config *cfg, const et_task *task,
+                       et_train_state *st, et_net **best);
 void et_run_close(et_run *r);
 
 /* Holds the run directory dir for this process: an exclusive flock on

@@ -72,18 +72,18 @@ static void report_end(const trainer *t, const char *why)
     char won[32] = "";
     if (t->n_starts > 1)
         snprintf(won, sizeof won, " (start %llu)", (unsigned long long)t->st.best_start);
+    char errs[200];
+    et_task_errors_text(&t->task, t->st.best_rmse, t->st.best_group, ", ", errs, sizeof errs);
     et_info("evotrain: %s after %llu generations, %llu evaluations; best validation at "
-            "generation %llu%s: %.3f mm, %.2f/%.2f/%.2f deg (RMSE); run in %s\n",
+            "generation %llu%s: %s (RMSE); run in %s\n",
             why, (unsigned long long)t->st.generation, (unsigned long long)t->st.evals,
-            (unsigned long long)t->st.best_generation, won, t->st.best_trans, t->st.best_rmse[3],
-            t->st.best_rmse[4], t->st.best_rmse[5], t->dir);
+            (unsigned long long)t->st.best_generation, won, errs, t->dir);
     if (t->pol_validated) {
         const et_errors *e = &t->pol_valid;
-        et_info("evotrain: polish: %llu sweeps%s, %llu of %llu moves kept; validation %.3f mm, "
-                "%.2f/%.2f/%.2f deg: %s\n",
+        et_task_errors_text(&t->task, e->rmse, e->group_rmse, ", ", errs, sizeof errs);
+        et_info("evotrain: polish: %llu sweeps%s, %llu of %llu moves kept; validation %s: %s\n",
                 (unsigned long long)t->pol.sweep, t->pol.done ? " (converged)" : "",
-                (unsigned long long)t->pol.changes, (unsigned long long)t->pol.trials,
-                e->trans_rmse, e->rmse[3], e->rmse[4], e->rmse[5],
+                (unsigned long long)t->pol.changes, (unsigned long long)t->pol.trials, errs,
                 et_polish_wins(e, t->st.best_loss)
                     ? "the run's network"
                     : "not better on validation: the search's network stays");

@@ -29,7 +29,7 @@ void tr_opt_params(const trainer *t, int j, et_opt_params *p)
  * (seed, generation), gathered into the fitness layout. */
 et_data tr_draw_minibatch(trainer *t, uint64_t gen)
 {
-    size_t B = (size_t)t->cfg.minibatch, P = t->pool.n, ni = t->pool.n_in;
+    size_t B = (size_t)t->cfg.minibatch, P = t->pool.n, ni = t->pool.n_in, no = t->task.n_out;
     gsl_rng *r = et_rng_alloc();
     et_rng_key(r, t->cfg.seed, ET_STREAM_TRAIN, gen);
     for (size_t s = 0; s < B; s++)
@@ -41,13 +41,13 @@ et_data tr_draw_minibatch(trainer *t, uint64_t gen)
     for (size_t s = 0; s < B; s++) {
         if (s + 16 < B) {
             __builtin_prefetch(t->pool_xs + t->mb_idx[s + 16] * ni);
-            __builtin_prefetch(t->pool_ts + t->mb_idx[s + 16] * SIM_POSE_DIM);
+            __builtin_prefetch(t->pool_ts + t->mb_idx[s + 16] * no);
         }
         const int16_t *x = t->pool_xs + t->mb_idx[s] * ni;
-        const int32_t *y = t->pool_ts + t->mb_idx[s] * SIM_POSE_DIM;
+        const int32_t *y = t->pool_ts + t->mb_idx[s] * no;
         for (size_t i = 0; i < ni; i++)
             t->Xmb[i * B + s] = x[i];
-        for (size_t k = 0; k < SIM_POSE_DIM; k++)
+        for (size_t k = 0; k < no; k++)
             t->Tmb[k * B + s] = y[k];
     }
     return (et_data){t->Xmb, t->Tmb, B, B};

@@ -91,7 +91,7 @@ static int check_search(trainer *t)
         return -1;
     }
     unsigned sizes[EVONET_MAX_LAYERS + 1];
-    unsigned nl = et_net_sizes(&t->cfg, sizes);
+    unsigned nl = et_net_sizes(&t->cfg, &t->task, sizes);
     char err[256];
     et_genome *g =
         et_genome_alloc(sizes, nl, t->cfg.ridge_output, t->cfg.scale_search, err, sizeof err);
@@ -174,6 +174,8 @@ int tr_setup_config(trainer *t, const et_train_opts *o)
         t->cfg.max_generations = o->max_generations;
     if (o->max_evals >= 0)
         t->cfg.max_evals = o->max_evals;
+    if (et_task_from_config(&t->cfg, &t->task) != 0)
+        return -1;
     t->cfg_text = dump_string(&t->cfg);
     t->ckpt_path = et_path(t->dir, "checkpoint.bin");
     t->log_path = et_path(t->dir, "log.csv");
@@ -328,7 +330,7 @@ int tr_setup_search(trainer *t)
 #else
     t->threads = 1;
 #endif
-    t->nl = et_net_sizes(&t->cfg, t->sizes);
+    t->nl = et_net_sizes(&t->cfg, &t->task, t->sizes);
     char err[256];
     t->g =
         et_genome_alloc(t->sizes, t->nl, t->cfg.ridge_output, t->cfg.scale_search, err, sizeof err);
@@ -336,31 +338,31 @@ int tr_setup_search(trainer *t)
         return -1; /* check_search tried the same */
     t->g->per_layer = !t->cfg.per_channel;
     size_t dim = t->g->dim;
-    for (int k = 0; k < SIM_POSE_DIM; k++)
-        t->out_weight[k] = k < 3 ? 1.0 : t->cfg.rot_weight * t->cfg.rot_axis_weight[k - 3];
 
     double t0 = tr_now();
-    et_samples_sim(&t->pool, &t->cfg, 0, (size_t)t->cfg.pool_size, 0);
-    et_samples_sim(&t->valid, &t->cfg, ET_VALID_BASE, (size_t)t->cfg.valid_size, 0);
+    et_samples_sim(&t->pool, &t->cfg, &t->task, 0, (size_t)t->cfg.pool_size, 0);
+    et_samples_sim(&t->valid, &t->cfg, &t->task, ET_VALID_BASE, (size_t)t->cfg.valid_size, 0);
     if (et_verbosity >= 2)
         et_info("evotrain: simulated %d + %d samples in %.1fs\n", t->cfg.pool_size,
                 t->cfg.valid_size, tr_now() - t0);
     size_t maxb = (size_t)t->cfg.minibatch;
     maxb = (size_t)t->cfg.refit_size > maxb ? (size_t)t->cfg.refit_size : maxb;
     maxb = maxb < 4096 ? 4096 : maxb;
-    t->fit = et_fitness_alloc(t->g, t->out_weight, t->cfg.ridge_alpha, maxb, t->threads);
+    et_loss_spec spec = et_task_loss(&t->task);
+    t->fit = et_fitness_alloc(t->g, &spec, t->cfg.ridge_alpha, maxb, t->threads);
     t->Xmb = et_malloc(sizeof(int16_t) * (size_t)t->cfg.minibatch * t->pool.n_in);
-    t->Tmb = et_malloc(sizeof(int32_t) * (size_t)t->cfg.minibatch * SIM_POSE_DIM);
+    size_t no = t->task.n_out;
+    t->Tmb = et_malloc(sizeof(int32_t) * (size_t)t->cfg.minibatch * no);
     t->mb_idx = et_malloc(sizeof(size_t) * (size_t)t->cfg.minibatch);
     size_t P = t->pool.n, ni = t->pool.n_in;
     t->pool_xs = et_malloc(sizeof(int16_t) * P * ni);
-    t->pool_ts = et_malloc(sizeof(int32_t) * P * SIM_POSE_DIM);
+    t->pool_ts = et_malloc(sizeof(int32_t) * P * no);
     for (size_t i = 0; i < ni; i++)
         for (size_t k = 0; k < P; k++)
             t->pool_xs[k * ni + i] = t->pool.X[i * P + k];
-    for (size_t i = 0; i < SIM_POSE_DIM; i++)
+    for (size_t i = 0; i < no; i++)
         for (size_t k = 0; k < P; k++)
-            t->pool_ts[k * SIM_POSE_DIM + i] = t->pool.T[i * P + k];
+            t->pool_ts[k * no + i] = t->pool.T[i * P + k];
     t->best = et_net_alloc(t->sizes, t->nl);
     t->polished = et_net_alloc(t->sizes, t->nl);
     for (int j = 0; j < t->cfg.starts; j++)
@@ -383,9 +385,10 @@ int tr_setup_search(trainer *t)
     if (setup_starts(t, &cal, &cap) != 0)
         return -1;
     t->st.best_loss = INFINITY;
-    t->st.best_trans = NAN;
-    for (int k = 0; k < 6; k++)
+    for (int k = 0; k < ET_MAX_OUTPUTS; k++)
         t->st.best_rmse[k] = NAN;
+    for (int i = 0; i < ET_MAX_GROUPS; i++)
+        t->st.best_group[i] = NAN;
     memcpy(t->best_x, t->x0, dim * sizeof(double));
     t->X = et_malloc(sizeof(double) * cap * dim);
     t->loss = et_malloc(sizeof(double) * cap);
@@ -429,7 +432,7 @@ int tr_setup_state(trainer *t)
     } else if (root) {
         t->log = fopen(t->log_path, "w");
         if (t->log) {
-            fprintf(t->log, "%s%s\n", tr_log_header, t->n_starts > 1 ? ",start" : "");
+            tr_log_header(t);
             et_errors e[ET_MAX_STARTS];
             tr_validate(t, e);
             for (int j = 0; j < t->n_starts; j++)

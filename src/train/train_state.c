@@ -92,6 +92,11 @@ int tr_save_checkpoint(trainer *t)
     et_ckpt_add(&c, ET_CKPT_GENOME, gb, n);
     free(gb);
     et_ckpt_add(&c, ET_CKPT_BESTX, t->best_x, t->g->dim * sizeof(double));
+    unsigned char *eb = et_errors_section(&t->st, &t->task, &n);
+    if (eb) {
+        et_ckpt_add(&c, ET_CKPT_ERRORS, eb, n);
+        free(eb);
+    }
     if (t->pol_active) {
         unsigned char *pb =
             et_polish_section(&t->pol, t->pol_validated, &t->pol_valid, t->polished, &n);
@@ -136,7 +141,7 @@ int tr_load_checkpoint(trainer *t)
         goto out;
     }
     et_net *b;
-    if (et_run_read_result(&c, t->ckpt_path, &t->cfg, &t->st, &b) != 0)
+    if (et_run_read_result(&c, t->ckpt_path, &t->cfg, &t->task, &t->st, &b) != 0)
         goto out;
     et_net_copy(t->best, b);
     et_net_free(b);

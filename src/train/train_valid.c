@@ -7,9 +7,12 @@
 
 #include "trainer.h"
 
-const char tr_log_header[] =
-    "generation,evals,elapsed_s,best_loss,median_loss,sigma,step,valid_loss,valid_trans_mm,"
-    "valid_x_mm,valid_y_mm,valid_z_mm,valid_roll_deg,valid_pitch_deg,valid_yaw_deg";
+void tr_log_header(trainer *t)
+{
+    fputs("generation,evals,elapsed_s,best_loss,median_loss,sigma,step,valid_loss", t->log);
+    et_task_log_columns(&t->task, t->log);
+    fputs(t->n_starts > 1 ? ",start\n" : "\n", t->log);
+}
 
 /* Validates start j's mean: decode, fit the output layer on the refit set,
  * errors on the validation set, into the start's own network (safe to run
@@ -46,9 +49,8 @@ void tr_validate(trainer *t, et_errors *e)
             t->st.best_start = (uint64_t)j;
             t->st.best_loss = e[j].loss;
             t->st.best_generation = t->st.generation;
-            t->st.best_trans = e[j].trans_rmse;
-            for (int k = 0; k < 6; k++)
-                t->st.best_rmse[k] = e[j].rmse[k];
+            memcpy(t->st.best_rmse, e[j].rmse, sizeof t->st.best_rmse);
+            memcpy(t->st.best_group, e[j].group_rmse, sizeof t->st.best_group);
             et_net_copy(t->best, t->cur[j]);
             memcpy(t->best_x, et_opt_mean(t->opt[j]), t->g->dim * sizeof(double));
         }
@@ -58,10 +60,10 @@ void tr_validate(trainer *t, et_errors *e)
 void tr_log_row(trainer *t, int j, double best, double median, const et_errors *e)
 {
     double el = t->elapsed0 + (tr_now() - t->t_start);
-    fprintf(t->log, "%llu,%llu,%.2f,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f",
-            (unsigned long long)t->st.generation, (unsigned long long)t->st.evals, el, best, median,
-            et_opt_sigma(t->opt[j]), et_opt_step_median(t->opt[j]), e->loss, e->trans_rmse,
-            e->rmse[0], e->rmse[1], e->rmse[2], e->rmse[3], e->rmse[4], e->rmse[5]);
+    fprintf(t->log, "%llu,%llu,%.2f,%.6g,%.6g,%.6g,%.6g,%.6g", (unsigned long long)t->st.generation,
+            (unsigned long long)t->st.evals, el, best, median, et_opt_sigma(t->opt[j]),
+            et_opt_step_median(t->opt[j]), e->loss);
+    et_task_log_values(&t->task, e->rmse, e->group_rmse, t->log);
     if (t->n_starts > 1)
         fprintf(t->log, ",%d", j);
     fputc('\n', t->log);
@@ -115,12 +117,10 @@ void tr_progress(trainer *t, int final, double evals_rate)
                    (double)(t->cfg.max_generations - (long)t->st.generation);
         rem = rem < 0 || r < rem ? r : rem;
     }
-    const double *r = t->st.best_rmse;
-    char line[256];
-    snprintf(line, sizeof line,
-             "gen %llu  %.0f evals/s  valid %.3f mm  %.2f/%.2f/%.2f deg  %.0fs elapsed%s",
-             (unsigned long long)t->st.generation, evals_rate, t->st.best_trans, r[3], r[4], r[5],
-             el, "");
+    char errs[160], line[320];
+    et_task_errors_text(&t->task, t->st.best_rmse, t->st.best_group, "  ", errs, sizeof errs);
+    snprintf(line, sizeof line, "gen %llu  %.0f evals/s  valid %s  %.0fs elapsed",
+             (unsigned long long)t->st.generation, evals_rate, errs, el);
     if (rem >= 0 && !final)
         snprintf(line + strlen(line), sizeof line - strlen(line), "  %.0fs left", rem);
     if (t->n_starts > 1 && t->n_alive > 1)

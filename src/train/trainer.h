@@ -21,6 +21,7 @@
 #include "polish.h"
 #include "run.h"
 #include "sim.h"
+#include "task.h"
 #include "train.h"
 #include "util.h"
 
@@ -65,7 +66,7 @@ typedef struct trainer {
      * run's files are removed if it fails before its first checkpoint
      * (tr_abandon), and its directory too when it made it. */
     int lock_fd, locked, made_dir, started;
-    double out_weight[SIM_POSE_DIM];
+    et_task task; /* what the network computes: inputs, outputs, loss (task.h) */
     double t_start, elapsed0;
 } trainer;
 
@@ -112,7 +113,7 @@ void tr_halve(trainer *t);
 /* Validation, log and progress (train_valid.c). tr_validate measures the
  * live starts into e[] and keeps the run's best; tr_log_row writes start
  * j's row; tr_log_failed is 1 (reported) after a failed write. */
-extern const char tr_log_header[];
+void tr_log_header(trainer *t);
 void tr_validate(trainer *t, et_errors *e);
 void tr_log_row(trainer *t, int j, double best, double median, const et_errors *e);
 int tr_log_failed(trainer *t);

@@ -1,0 +1,138 @@
+/* config_task: the description's sections of a configuration, [target NAME]
+ * (unit, scale, weight of an output) and [group NAME] (outputs whose errors
+ * add up to a Euclidean error), kept as written: the data source fills in
+ * what they leave out (task.c), and the dump writes back only what was given,
+ * so a configuration without them resolves as it always did. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+/* A name as the log, eval and the exported header use it: a C identifier. */
+static int plain_name(const char *s)
+{
+    if (!*s || strlen(s) >= ET_CONFIG_NAME_MAX || (*s >= '0' && *s <= '9'))
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return 1;
+}
+
+/* The entry of [kind name], added on its first key. */
+static void *entry(et_config *cfg, int is_target, const char *name, long line, char *err, size_t n)
+{
+    if (is_target) {
+        for (int i = 0; i < cfg->n_targets; i++)
+            if (!strcmp(cfg->target[i].name, name))
+                return &cfg->target[i];
+        if (cfg->n_targets == ET_CONFIG_MAX_TARGETS) {
+            snprintf(err, n, "more than %d [target] sections", ET_CONFIG_MAX_TARGETS);
+            return NULL;
+        }
+        et_config_target *t = &cfg->target[cfg->n_targets++];
+        memset(t, 0, sizeof *t);
+        snprintf(t->name, sizeof t->name, "%s", name);
+        t->line = line;
+        return t;
+    }
+    for (int i = 0; i < cfg->n_groups; i++)
+        if (!strcmp(cfg->group[i].name, name))
+            return &cfg->group[i];
+    if (cfg->n_groups == ET_CONFIG_MAX_GROUPS) {
+        snprintf(err, n, "more than %d [group] sections", ET_CONFIG_MAX_GROUPS);
+        return NULL;
+    }
+    et_config_group *g = &cfg->group[cfg->n_groups++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->name, sizeof g->name, "%s", name);
+    g->line = line;
+    return g;
+}
+
+int et_config_task_set(et_config *cfg, const char *section, const char *key, const char *value,
+                       long line, char *err, size_t n)
+{
+    int is_target = !strncmp(section, "target ", 7);
+    if (!is_target && strncmp(section, "group ", 6))
+        return 0;
+    const char *name = section + (is_target ? 7 : 6);
+    if (!plain_name(name)) {
+        snprintf(err, n,
+                 "[%s]: '%s' is not a name (letters, digits and _, not starting with a digit, "
+                 "at most %d characters)",
+                 section, name, ET_CONFIG_NAME_MAX - 1);
+        return -1;
+    }
+    void *e = entry(cfg, is_target, name, line, err, n);
+    if (!e)
+        return -1;
+    if (!is_target) {
+        et_config_group *g = e;
+        if (strcmp(key, "outputs")) {
+            snprintf(err, n, "unknown key '%s' in [%s] (a group has outputs = NAME ...)", key,
+                     section);
+            return -1;
+        }
+        if (strlen(value) >= sizeof g->outputs || !*value) {
+            snprintf(err, n, "[%s] outputs: give 1 to %d output names", section,
+                     ET_CONFIG_MAX_TARGETS);
+            return -1;
+        }
+        snprintf(g->outputs, sizeof g->outputs, "%s", value);
+        return 1;
+    }
+    et_config_target *t = e;
+    double d;
+    if (!strcmp(key, "unit")) {
+        if (strlen(value) >= sizeof t->unit || strpbrk(value, ",\"\n*/;")) {
+            snprintf(err, n, "[%s] unit: '%s' is not a unit (at most %d characters, no , \" * / ;)",
+                     section, value, (int)sizeof t->unit - 1);
+            return -1;
+        }
+        snprintf(t->unit, sizeof t->unit, "%s", value);
+        t->has |= ET_TARGET_UNIT;
+    } else if (!strcmp(key, "scale")) {
+        if (et_parse_double(value, &d) != 0 || !(d > 0) || d > 1e12) {
+            snprintf(err, n,
+                     "[%s] scale: '%s' is not a positive number (the value of one output "
+                     "step, e.g. 0.01)",
+                     section, value);
+            return -1;
+        }
+        t->scale = d;
+        t->has |= ET_TARGET_SCALE;
+    } else if (!strcmp(key, "weight")) {
+        if (et_parse_double(value, &d) != 0 || d < 0 || d > 1e12) {
+            snprintf(err, n, "[%s] weight: '%s' is not a number in [0, 1e12]", section, value);
+            return -1;
+        }
+        t->weight = d;
+        t->has |= ET_TARGET_WEIGHT;
+    } else {
+        snprintf(err, n, "unknown key '%s' in [%s] (a target has unit, scale, weight)", key,
+                 section);
+        return -1;
+    }
+    return 1;
+}
+
+void et_config_task_dump(const et_config *cfg, FILE *out)
+{
+    for (int i = 0; i < cfg->n_targets; i++) {
+        const et_config_target *t = &cfg->target[i];
+        fprintf(out, "[target %s]\n", t->name);
+        if (t->has & ET_TARGET_UNIT)
+            fprintf(out, "unit = %s\n", t->unit);
+        if (t->has & ET_TARGET_SCALE)
+            fprintf(out, "scale = %.17g\n", t->scale);
+        if (t->has & ET_TARGET_WEIGHT)
+            fprintf(out, "weight = %.17g\n", t->weight);
+        fputc('\n', out);
+    }
+    for (int i = 0; i < cfg->n_groups; i++)
+        fprintf(out, "[group %s]\noutputs = %s\n\n", cfg->group[i].name, cfg->group[i].outputs);
+}

@@ -1,0 +1,181 @@
+/* task: a configuration -> the description of what its network computes. */
+#include "task.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim.h"
+#include "util.h"
+
+/* The built-in simulator's description: the pose in 0.01 mm and 0.01 deg,
+ * weighted as the pose scenario always was (rot_weight, rot_axis_weight). */
+static void sim_task(const et_config *cfg, et_task *t)
+{
+    static const char *const names[SIM_POSE_DIM] = {"x", "y", "z", "roll", "pitch", "yaw"};
+    static const char *const units[SIM_POSE_DIM] = {"mm", "mm", "mm", "deg", "deg", "deg"};
+    t->n_in = (unsigned)sim_n_readings(cfg->sim);
+    for (unsigned i = 0; i < t->n_in && i < ET_MAX_INPUTS; i++) {
+        snprintf(t->in_name[i], ET_NAME_MAX, "%s", sim_reading_name(cfg->sim, i));
+        snprintf(t->in_unit[i], ET_NAME_MAX, "count");
+    }
+    t->n_out = SIM_POSE_DIM;
+    for (unsigned k = 0; k < SIM_POSE_DIM; k++) {
+        et_target *o = &t->out[k];
+        snprintf(o->name, ET_NAME_MAX, "%s", names[k]);
+        snprintf(o->unit, ET_NAME_MAX, "%s", units[k]);
+        o->scale = 0.01;
+        o->weight = k < 3 ? 1.0 : cfg->rot_weight * cfg->rot_axis_weight[k - 3];
+    }
+    t->n_groups = 1;
+    snprintf(t->group[0].name, ET_NAME_MAX, "trans");
+    snprintf(t->group[0].unit, ET_NAME_MAX, "mm");
+    t->group[0].mask = 7;
+}
+
+int et_task_output(const et_task *t, const char *name)
+{
+    for (unsigned k = 0; k < t->n_out; k++)
+        if (!strcmp(t->out[k].name, name))
+            return (int)k;
+    return -1;
+}
+
+/* [group NAME] outputs = ...: names of outputs of one unit and scale. */
+static int add_group(const et_config *cfg, const et_config_group *cg, et_task *t)
+{
+    et_tgroup *g = NULL;
+    for (unsigned i = 0; i < t->n_groups; i++)
+        if (!strcmp(t->group[i].name, cg->name))
+            g = &t->group[i];
+    if (!g) {
+        if (t->n_groups == ET_MAX_GROUPS) {
+            et_error(cfg->path, cg->line, "[group %s]: more than %d groups", cg->name,
+                     ET_MAX_GROUPS);
+            return -1;
+        }
+        g = &t->group[t->n_groups++];
+        snprintf(g->name, ET_NAME_MAX, "%s", cg->name);
+    }
+    g->mask = 0;
+    char list[sizeof cg->outputs];
+    snprintf(list, sizeof list, "%s", cg->outputs);
+    int first = -1;
+    char *save = NULL;
+    for (char *w = strtok_r(list, " ,\t", &save); w; w = strtok_r(NULL, " ,\t", &save)) {
+        int k = et_task_output(t, w);
+        if (k < 0) {
+            et_error(cfg->path, cg->line, "[group %s]: no output named '%s'", cg->name, w);
+            return -1;
+        }
+        if (first >= 0 && (strcmp(t->out[k].unit, t->out[first].unit) ||
+                           t->out[k].scale != t->out[first].scale)) {
+            et_error(cfg->path, cg->line,
+                     "[group %s]: %s (%s, scale %g) and %s (%s, scale %g) differ: a group's "
+                     "outputs share one unit and scale",
+                     cg->name, t->out[first].name, t->out[first].unit, t->out[first].scale,
+                     t->out[k].name, t->out[k].unit, t->out[k].scale);
+            return -1;
+        }
+        first = first < 0 ? k : first;
+        g->mask |= UINT64_C(1) << k;
+    }
+    snprintf(g->unit, ET_NAME_MAX, "%s", t->out[first].unit);
+    return 0;
+}
+
+int et_task_from_config(const et_config *cfg, et_task *t)
+{
+    memset(t, 0, sizeof *t);
+    sim_task(cfg, t);
+    for (int i = 0; i < cfg->n_targets; i++) {
+        const et_config_target *ct = &cfg->target[i];
+        int k = et_task_output(t, ct->name);
+        if (k < 0) {
+            et_error(cfg->path, ct->line, "[target %s]: the data has no output of that name",
+                     ct->name);
+            return -1;
+        }
+        et_target *o = &t->out[k];
+        if (ct->has & ET_TARGET_UNIT)
+            snprintf(o->unit, ET_NAME_MAX, "%s", ct->unit);
+        if (ct->has & ET_TARGET_SCALE)
+            o->scale = ct->scale;
+        if (ct->has & ET_TARGET_WEIGHT)
+            o->weight = ct->weight;
+    }
+    for (int i = 0; i < cfg->n_groups; i++)
+        if (add_group(cfg, &cfg->group[i], t) != 0)
+            return -1;
+    for (unsigned k = 0; k < t->n_out; k++) {
+        t->weight[k] = t->out[k].weight;
+        /* 1 / 0.01 is 100 exactly: the pose's loss keeps its bits. */
+        t->inv_scale[k] = 1.0 / t->out[k].scale;
+    }
+    for (unsigned i = 0; i < t->n_groups; i++)
+        t->mask[i] = t->group[i].mask;
+    return 0;
+}
+
+et_loss_spec et_task_loss(const et_task *t)
+{
+    return (et_loss_spec){t->weight, t->inv_scale, t->n_groups, t->mask};
+}
+
+void et_task_log_columns(const et_task *t, FILE *out)
+{
+    for (unsigned i = 0; i < t->n_groups; i++)
+        fprintf(out, ",valid_%s_%s", t->group[i].name, t->group[i].unit);
+    for (unsigned k = 0; k < t->n_out; k++)
+        fprintf(out, ",valid_%s%s%s", t->out[k].name, *t->out[k].unit ? "_" : "", t->out[k].unit);
+}
+
+void et_task_log_values(const et_task *t, const double *rmse, const double *group, FILE *out)
+{
+    for (unsigned i = 0; i < t->n_groups; i++)
+        fprintf(out, ",%.4f", group[i]);
+    for (unsigned k = 0; k < t->n_out; k++)
+        fprintf(out, ",%.4f", rmse[k]);
+}
+
+/* Appends to buf (n bytes, NUL-terminated) like snprintf at its end. */
+static void put(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void put(char *buf, size_t n, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, n - used, fmt, ap);
+    va_end(ap);
+}
+
+void et_task_errors_text(const et_task *t, const double *rmse, const double *group, const char *sep,
+                         char *buf, size_t n)
+{
+    buf[0] = '\0';
+    uint64_t grouped = 0;
+    for (unsigned i = 0; i < t->n_groups; i++) {
+        put(buf, n, "%s%.3f %s", i ? sep : "", group[i], t->group[i].unit);
+        grouped |= t->group[i].mask;
+    }
+    int first = t->n_groups == 0;
+    for (unsigned k = 0; k < t->n_out;) {
+        if (grouped >> k & 1) {
+            k++;
+            continue;
+        }
+        put(buf, n, "%s", first ? "" : sep);
+        first = 0;
+        /* A run of outputs of one unit: 3.48/2.05/2.79 deg. */
+        unsigned e = k;
+        while (e < t->n_out && !(grouped >> e & 1) && !strcmp(t->out[e].unit, t->out[k].unit)) {
+            put(buf, n, "%s%.2f", e > k ? "/" : "", rmse[e]);
+            e++;
+        }
+        if (*t->out[k].unit)
+            put(buf, n, " %s", t->out[k].unit);
+        k = e;
+    }
+}

@@ -1,0 +1,69 @@
+/* task: what the network computes, as a description rather than code: its N
+ * int16 inputs and M outputs, each output with a name, a unit, a scale (the
+ * physical value of one int16 output step) and a loss weight, and named
+ * groups of outputs whose errors add up to a Euclidean error.
+ *
+ * The data source says what its inputs and outputs are (names and units);
+ * the configuration's [target NAME] sections set an output's unit, scale and
+ * weight, and [group NAME] sections name groups (outputs = x y z). The pose
+ * scenario is one instance: x, y, z in mm and roll, pitch, yaw in degrees,
+ * all in 0.01 steps, weighted 1 per mm^2 and rot_weight * rot_axis_weight
+ * per deg^2, with the group "trans" over x, y, z. */
+#ifndef ET_TASK_H
+#define ET_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "fitness.h"
+
+#define ET_MAX_INPUTS 255
+#define ET_NAME_MAX 32
+
+typedef struct et_target {
+    char name[ET_NAME_MAX], unit[ET_NAME_MAX];
+    double scale;  /* physical value of one output step, > 0 */
+    double weight; /* loss weight per squared unit, >= 0 */
+} et_target;
+
+typedef struct et_tgroup {
+    char name[ET_NAME_MAX], unit[ET_NAME_MAX];
+    uint64_t mask; /* bit k: output k */
+} et_tgroup;
+
+typedef struct et_task {
+    unsigned n_in, n_out, n_groups;
+    char in_name[ET_MAX_INPUTS][ET_NAME_MAX];
+    char in_unit[ET_MAX_INPUTS][ET_NAME_MAX];
+    et_target out[ET_MAX_OUTPUTS];
+    et_tgroup group[ET_MAX_GROUPS];
+    /* The same, as the fitness takes them (et_task_loss). */
+    double weight[ET_MAX_OUTPUTS], inv_scale[ET_MAX_OUTPUTS];
+    uint64_t mask[ET_MAX_GROUPS];
+} et_task;
+
+/* The task of cfg (its data source's description, then the configuration's
+ * [target] and [group] sections over it). 0, or -1 reported with the file
+ * and line of the section at fault. */
+int et_task_from_config(const et_config *cfg, et_task *t);
+
+/* The loss the fitness computes for t (pointers into t). */
+et_loss_spec et_task_loss(const et_task *t);
+
+/* log.csv's error columns (",valid_trans_mm,valid_x_mm,...": groups, then
+ * outputs) and one row's values (%.4f). */
+void et_task_log_columns(const et_task *t, FILE *out);
+void et_task_log_values(const et_task *t, const double *rmse, const double *group, FILE *out);
+
+/* Errors as people read them: each group ("0.800 mm"), then the other
+ * outputs, a run of one unit at a time ("3.48/2.05/2.79 deg"), joined by
+ * sep. Into buf (n bytes), truncated if need be. */
+void et_task_errors_text(const et_task *t, const double *rmse, const double *group, const char *sep,
+                         char *buf, size_t n);
+
+/* Index of output name, or -1. */
+int et_task_output(const et_task *t, const char *name);
+
+#endif
