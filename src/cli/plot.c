@@ -85,7 +85,7 @@ static int write_hist(const char *path, const et_eval *ev, const double *range)
             long b = (long)floor((e + range[k]) / w);
             cnt[b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b]++;
         }
-        fprintf(af.fp, "# %s\n", et_ev_names[k]);
+        fprintf(af.fp, "# %s\n", ev->name[k]);
         for (int b = 0; b < HIST_BINS; b++)
             fprintf(af.fp, "%.6g %.6g\n", -range[k] + (b + 0.5) * w, 100.0 * cnt[b] / (double)n);
         fputs("\n\n", af.fp);
@@ -110,16 +110,16 @@ static int write_pose(const char *path, const et_run *r, const et_eval *ev)
     for (int j = 0; j < SIM_POSE_DIM; j++) {
         /* A dataset may hold poses outside the configured box. */
         for (size_t s = 0; s < n; s++) {
-            double p = ev->pose[s * SIM_POSE_DIM + j];
+            double p = ev->truth[s * SIM_POSE_DIM + j];
             lo[j] = p < lo[j] ? p : lo[j];
             hi[j] = p > hi[j] ? p : hi[j];
         }
         double t2[POSE_BINS] = {0}, r2[POSE_BINS] = {0}, w = (hi[j] - lo[j]) / POSE_BINS;
         size_t cnt[POSE_BINS] = {0};
         for (size_t s = 0; s < n; s++) {
-            long b = w > 0 ? (long)floor((ev->pose[s * SIM_POSE_DIM + j] - lo[j]) / w) : 0;
+            long b = w > 0 ? (long)floor((ev->truth[s * SIM_POSE_DIM + j] - lo[j]) / w) : 0;
             b = b < 0 ? 0 : b >= POSE_BINS ? POSE_BINS - 1 : b;
-            double et = ev->err[(size_t)ET_EV_TRANS * n + s], er = 0;
+            double et = ev->err[(size_t)ev->n_out * n + s], er = 0;
             for (int k = 3; k < 6; k++)
                 er += ev->err[(size_t)k * n + s] * ev->err[(size_t)k * n + s];
             t2[b] += et * et;
@@ -200,15 +200,15 @@ static void script_hist(FILE *o, const et_eval *ev, const double *range, const s
     for (int k = 0; k < SIM_POSE_DIM; k++) {
         if (beyond[k])
             fprintf(o, "set label 1 \"%zu beyond ±%g %s\\nnot shown\" at graph 0.03, graph 0.92\n",
-                    beyond[k], range[k], et_ev_units[k]);
+                    beyond[k], range[k], ev->unit[k]);
         else
             fputs("unset label 1\n", o);
         fprintf(o,
                 "set xlabel '%s error (%s)'\nset xrange [%g:%g]\nset boxwidth %g\n"
                 "set title '%s: RMSE %.3g %s, p95 %.3g %s'\n"
                 "plot 'plot_hist.dat' index %d using 1:2 with boxes lc rgb '#3a6ea5'\n",
-                et_ev_names[k], et_ev_units[k], -range[k], range[k], 2 * range[k] / HIST_BINS,
-                et_ev_names[k], ev->rmse[k], et_ev_units[k], ev->p95[k], et_ev_units[k], k);
+                ev->name[k], ev->unit[k], -range[k], range[k], 2 * range[k] / HIST_BINS,
+                ev->name[k], ev->rmse[k], ev->unit[k], ev->p95[k], ev->unit[k], k);
     }
     fputs("unset multiplot\nunset label 1\nset xrange [*:*]\nset yrange [*:*]\n", o);
 }

@@ -200,8 +200,8 @@ static void section_errors(FILE *o, const et_eval *ev)
                "distance.\n\n"
                "| output | unit | RMSE | p50 | p95 | max |\n"
                "|---|---|---:|---:|---:|---:|\n");
-    for (int k = 0; k < ET_EV_ROWS; k++)
-        fprintf(o, "| %s | %s | %.4f | %.4f | %.4f | %.4f |\n", et_ev_names[k], et_ev_units[k],
+    for (unsigned k = 0; k < ev->rows; k++)
+        fprintf(o, "| %s | %s | %.4f | %.4f | %.4f | %.4f |\n", ev->name[k], ev->unit[k],
                 ev->rmse[k], ev->p50[k], ev->p95[k], ev->max[k]);
     fputc('\n', o);
 }

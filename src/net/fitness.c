@@ -394,15 +394,20 @@ static void errors_of(const et_fitness *f, const double *ss, size_t n, et_errors
         e->rmse[k] = sqrt(ss[k] / (double)n) / f->inv_scale[k];
         loss += f->wss[k] * ss[k];
     }
-    /* A group's outputs share one scale (the description checks it). */
+    /* A group's outputs share one unit; with one scale too (the usual
+     * case) the sum is taken in output steps, as it always was. */
     for (unsigned i = 0; i < f->n_groups; i++) {
-        double gsum = 0, inv = 100.0;
+        double gsum = 0, gphys = 0, inv = 0;
+        int one_scale = 1;
         for (unsigned k = 0; k < f->n_out; k++)
             if (f->group[i] >> k & 1) {
-                gsum += ss[k];
+                one_scale &= inv == 0 || inv == f->inv_scale[k];
                 inv = f->inv_scale[k];
+                gsum += ss[k];
+                gphys += ss[k] / (inv * inv);
             }
-        e->group_rmse[i] = sqrt(gsum / (double)n) / inv;
+        e->group_rmse[i] =
+            one_scale ? sqrt(gsum / (double)n) / (inv > 0 ? inv : 1) : sqrt(gphys / (double)n);
     }
     e->loss = loss / ((double)n * 1e4);
 }

@@ -38,8 +38,8 @@ typedef struct et_data {
  * last width): weight[k], the loss weight per squared physical unit;
  * inv_scale[k], output steps per physical unit (1 / scale: 100 for 0.01
  * mm), NULL for 100 each. group[i] (i < n_groups): a bit mask of outputs
- * of one unit and scale whose errors add up to a Euclidean error (x, y, z
- * -> the translation error). The arrays are copied. */
+ * of one unit whose errors add up to a Euclidean error (x, y, z -> the
+ * translation error). The arrays are copied. */
 typedef struct et_loss_spec {
     const double *weight;
     const double *inv_scale;

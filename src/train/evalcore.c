@@ -8,9 +8,6 @@
 #include "csv.h"
 #include "util.h"
 
-const char *const et_ev_names[ET_EV_ROWS] = {"x", "y", "z", "roll", "pitch", "yaw", "translation"};
-const char *const et_ev_units[ET_EV_ROWS] = {"mm", "mm", "mm", "deg", "deg", "deg", "mm"};
-
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -22,6 +19,40 @@ static double pct(const double *v, size_t n, double q)
 {
     size_t k = (size_t)ceil(q * (double)n) - 1;
     return v[k >= n ? n - 1 : k];
+}
+
+/* The shipped kernel itself on each sample, one at a time, as the device
+ * runs it: ev's error rows from its inputs and ev->truth. */
+static void measure(const et_run *r, const int16_t *inputs, et_eval *ev)
+{
+    const et_task *t = &r->task;
+    size_t n = ev->n, ni = t->n_in, no = t->n_out;
+    ev->n_out = t->n_out;
+    ev->rows = t->n_out + t->n_groups;
+    for (unsigned k = 0; k < t->n_out; k++) {
+        ev->name[k] = t->out[k].name;
+        ev->unit[k] = t->out[k].unit;
+    }
+    for (unsigned i = 0; i < t->n_groups; i++) {
+        ev->name[no + i] = t->group[i].title;
+        ev->unit[no + i] = t->group[i].unit;
+    }
+    ev->err = et_malloc(sizeof(double) * n * ev->rows);
+    uint8_t *scratch = et_malloc(evonet_scratch_bytes(&r->best->net) + 1);
+    int16_t y[ET_MAX_OUTPUTS];
+    for (size_t s = 0; s < n; s++) {
+        evonet_forward(&r->best->net, inputs + s * ni, y, scratch);
+        for (size_t k = 0; k < no; k++)
+            ev->err[k * n + s] = y[k] / t->inv_scale[k] - ev->truth[s * no + k];
+        for (unsigned i = 0; i < t->n_groups; i++) {
+            double e2 = 0;
+            for (size_t k = 0; k < no; k++)
+                if (t->group[i].mask >> k & 1)
+                    e2 += ev->err[k * n + s] * ev->err[k * n + s];
+            ev->err[(no + i) * n + s] = sqrt(e2);
+        }
+    }
+    free(scratch);
 }
 
 int et_eval_run(const et_run *r, const char *data, size_t n, et_eval *ev)
@@ -50,30 +81,15 @@ int et_eval_run(const et_run *r, const char *data, size_t n, et_eval *ev)
     }
     ev->n = n;
     ev->source = data;
-    ev->pose = pose;
-    ev->err = et_malloc(sizeof(double) * n * ET_EV_ROWS);
-    /* The shipped kernel itself, one sample at a time, as the device runs it. */
-    uint8_t *scratch = et_malloc(evonet_scratch_bytes(&r->best->net) + 1);
-    for (size_t s = 0; s < n; s++) {
-        int16_t y[SIM_POSE_DIM];
-        evonet_forward(&r->best->net, counts + s * ni, y, scratch);
-        double e2 = 0;
-        for (int k = 0; k < SIM_POSE_DIM; k++) {
-            double e = y[k] / 100.0 - pose[s * SIM_POSE_DIM + k];
-            ev->err[(size_t)k * n + s] = e;
-            if (k < 3)
-                e2 += e * e;
-        }
-        ev->err[(size_t)ET_EV_TRANS * n + s] = sqrt(e2);
-    }
-    free(scratch);
+    ev->truth = pose;
+    measure(r, counts, ev);
     if (data)
         et_dataset_free(&ds);
     else
         free(counts);
 
     double *v = et_malloc(sizeof(double) * n);
-    for (int k = 0; k < ET_EV_ROWS; k++) {
+    for (unsigned k = 0; k < ev->rows; k++) {
         double ss = 0;
         for (size_t s = 0; s < n; s++) {
             double e = ev->err[(size_t)k * n + s];
@@ -92,7 +108,7 @@ int et_eval_run(const et_run *r, const char *data, size_t n, et_eval *ev)
 
 void et_eval_free(et_eval *ev)
 {
-    free(ev->pose);
+    free(ev->truth);
     free(ev->err);
     memset(ev, 0, sizeof *ev);
 }
@@ -102,9 +118,9 @@ void et_eval_print(const et_eval *ev, FILE *out)
     fprintf(out, "evaluated %zu samples (%s) with the integer kernel\n", ev->n,
             ev->source ? ev->source : "fresh simulated");
     fprintf(out, "%-12s %5s %9s %9s %9s %9s\n", "output", "unit", "rmse", "p50", "p95", "max");
-    for (int k = 0; k < ET_EV_ROWS; k++)
-        fprintf(out, "%-12s %5s %9.4f %9.4f %9.4f %9.4f\n", et_ev_names[k], et_ev_units[k],
-                ev->rmse[k], ev->p50[k], ev->p95[k], ev->max[k]);
+    for (unsigned k = 0; k < ev->rows; k++)
+        fprintf(out, "%-12s %5s %9.4f %9.4f %9.4f %9.4f\n", ev->name[k], ev->unit[k], ev->rmse[k],
+                ev->p50[k], ev->p95[k], ev->max[k]);
 }
 
 int et_eval_parse_n(const char *cmd, const char *s, size_t *n)

@@ -13,20 +13,22 @@
 
 #include "run.h"
 #include "sim.h"
+#include "task.h"
 
-/* Rows of the error table: the six outputs, then the Euclidean translation. */
-enum { ET_EV_TRANS = SIM_POSE_DIM, ET_EV_ROWS = SIM_POSE_DIM + 1 };
-
-extern const char *const et_ev_names[ET_EV_ROWS]; /* "x", ..., "yaw", "translation" */
-extern const char *const et_ev_units[ET_EV_ROWS]; /* "mm" or "deg" */
+/* Rows of the error table: the task's outputs, then its groups (the pose:
+ * x, ..., yaw, then the Euclidean translation). */
+#define ET_EV_MAX (ET_MAX_OUTPUTS + ET_MAX_GROUPS)
 
 typedef struct et_eval {
     size_t n;
-    const char *source; /* the dataset path, or NULL for simulated samples */
-    double *pose;       /* n x 6: the true poses (mm, deg) */
-    double *err;        /* ET_EV_ROWS x n: err[k * n + s]; output minus truth for
-                         * k < 6 (signed), the Euclidean translation error for k = 6 */
-    double rmse[ET_EV_ROWS], p50[ET_EV_ROWS], p95[ET_EV_ROWS], max[ET_EV_ROWS]; /* of |err| */
+    const char *source;          /* the dataset path, or NULL for simulated samples */
+    unsigned n_out, rows;        /* rows = outputs + groups */
+    const char *name[ET_EV_MAX]; /* row names: the outputs', then the groups' titles */
+    const char *unit[ET_EV_MAX]; /* pointers into the run's task */
+    double *truth;               /* n x n_out: the true targets, in their units */
+    double *err;                 /* rows x n: err[k * n + s]; output minus truth for an
+                                  * output (signed), the Euclidean error for a group */
+    double rmse[ET_EV_MAX], p50[ET_EV_MAX], p95[ET_EV_MAX], max[ET_EV_MAX]; /* of |err| */
 } et_eval;
 
 /* Evaluate r's best network on the dataset at data, or (data NULL) on n fresh

@@ -29,6 +29,7 @@ static void sim_task(const et_config *cfg, et_task *t)
     }
     t->n_groups = 1;
     snprintf(t->group[0].name, ET_NAME_MAX, "trans");
+    snprintf(t->group[0].title, ET_NAME_MAX, "translation");
     snprintf(t->group[0].unit, ET_NAME_MAX, "mm");
     t->group[0].mask = 7;
 }
@@ -56,6 +57,7 @@ static int add_group(const et_config *cfg, const et_config_group *cg, et_task *t
         }
         g = &t->group[t->n_groups++];
         snprintf(g->name, ET_NAME_MAX, "%s", cg->name);
+        snprintf(g->title, ET_NAME_MAX, "%s", cg->name);
     }
     g->mask = 0;
     char list[sizeof cg->outputs];
@@ -68,13 +70,11 @@ static int add_group(const et_config *cfg, const et_config_group *cg, et_task *t
             et_error(cfg->path, cg->line, "[group %s]: no output named '%s'", cg->name, w);
             return -1;
         }
-        if (first >= 0 && (strcmp(t->out[k].unit, t->out[first].unit) ||
-                           t->out[k].scale != t->out[first].scale)) {
+        if (first >= 0 && strcmp(t->out[k].unit, t->out[first].unit)) {
             et_error(cfg->path, cg->line,
-                     "[group %s]: %s (%s, scale %g) and %s (%s, scale %g) differ: a group's "
-                     "outputs share one unit and scale",
-                     cg->name, t->out[first].name, t->out[first].unit, t->out[first].scale,
-                     t->out[k].name, t->out[k].unit, t->out[k].scale);
+                     "[group %s]: %s (%s) and %s (%s) differ: a group's outputs share one unit",
+                     cg->name, t->out[first].name, t->out[first].unit, t->out[k].name,
+                     t->out[k].unit);
             return -1;
         }
         first = first < 0 ? k : first;
@@ -107,6 +107,17 @@ int et_task_from_config(const et_config *cfg, et_task *t)
     for (int i = 0; i < cfg->n_groups; i++)
         if (add_group(cfg, &cfg->group[i], t) != 0)
             return -1;
+    /* The data's own groups too: a [target] may have changed a unit. */
+    for (unsigned i = 0; i < t->n_groups; i++)
+        for (unsigned k = 0; k < t->n_out; k++)
+            if (t->group[i].mask >> k & 1 && strcmp(t->out[k].unit, t->group[i].unit)) {
+                et_error(cfg->path, 0,
+                         "group %s: %s is in %s, the group in %s: a group's outputs share one "
+                         "unit (redefine it with a [group %s] section)",
+                         t->group[i].name, t->out[k].name, t->out[k].unit, t->group[i].unit,
+                         t->group[i].name);
+                return -1;
+            }
     for (unsigned k = 0; k < t->n_out; k++) {
         t->weight[k] = t->out[k].weight;
         /* 1 / 0.01 is 100 exactly: the pose's loss keeps its bits. */

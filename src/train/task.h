@@ -30,7 +30,8 @@ typedef struct et_target {
 
 typedef struct et_tgroup {
     char name[ET_NAME_MAX], unit[ET_NAME_MAX];
-    uint64_t mask; /* bit k: output k */
+    char title[ET_NAME_MAX]; /* in tables: the name, or "translation" for the pose's "trans" */
+    uint64_t mask;           /* bit k: output k */
 } et_tgroup;
 
 typedef struct et_task {
