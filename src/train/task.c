@@ -14,6 +14,7 @@ static void sim_task(const et_config *cfg, et_task *t)
 {
     static const char *const names[SIM_POSE_DIM] = {"x", "y", "z", "roll", "pitch", "yaw"};
     static const char *const units[SIM_POSE_DIM] = {"mm", "mm", "mm", "deg", "deg", "deg"};
+    snprintf(t->source, sizeof t->source, "sim");
     t->n_in = (unsigned)sim_n_readings(cfg->sim);
     for (unsigned i = 0; i < t->n_in && i < ET_MAX_INPUTS; i++) {
         snprintf(t->in_name[i], ET_NAME_MAX, "%s", sim_reading_name(cfg->sim, i));

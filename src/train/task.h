@@ -35,6 +35,7 @@ typedef struct et_tgroup {
 } et_tgroup;
 
 typedef struct et_task {
+    char source[16]; /* where the samples come from: "sim" (the built-in magnet simulator) */
     unsigned n_in, n_out, n_groups;
     char in_name[ET_MAX_INPUTS][ET_NAME_MAX];
     char in_unit[ET_MAX_INPUTS][ET_NAME_MAX];
