@@ -35,11 +35,15 @@ char *et_strdup(const char *s);
 /* An output file that appears complete or not at all (Redis' rdbSave pattern):
  * write to a temp file beside the target, then fflush, fsync, rename, and fsync
  * the directory. On any failure the temp file is unlinked and the old target,
- * if any, is untouched. */
+ * if any, is untouched. Only a regular file (or a new one) is replaced so:
+ * "-" is stdout, and a FIFO or a device is opened and written directly (tmp
+ * is NULL then); a symbolic link is followed to the file it names, which is
+ * replaced atomically (the link stays); a dangling link and a directory are
+ * refused. */
 typedef struct et_afile {
     FILE *fp;
-    char *path;
-    char *tmp;
+    char *path; /* the file written: a symbolic link's target */
+    char *tmp;  /* NULL when written directly */
 } et_afile;
 
 int et_afile_open(et_afile *af, const char *path); /* 0 ok, -1 error (reported) */
