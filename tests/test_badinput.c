@@ -565,6 +565,30 @@ static void test_export_refuses_invalid_network(void **state)
     assert_int_equal(run("%s export %s -o %s -q", bin, dir, h), 0);
 }
 
+/* Inputs with no line end: /dev/zero as the configuration, as --data and
+ * as --init is refused at its first line, after a bounded read (the readers
+ * once grew their buffer until allocation failed). */
+static void test_unbounded_inputs(void **state)
+{
+    (void)state;
+    char err[128];
+    snprintf(err, sizeof err, "%s/err", tmp);
+    assert_int_equal(run("%s config --dump --config /dev/zero > /dev/null 2> %s", bin, err), 1);
+    char *msg = slurp(err, NULL);
+    assert_string_equal(msg, "evotrain: /dev/zero:1: not a text file (NUL byte)\n");
+    free(msg);
+    assert_int_equal(run("%s eval %s --data /dev/zero > /dev/null 2> %s", bin, run_dir(), err), 1);
+    msg = slurp(err, NULL);
+    assert_string_equal(msg, "evotrain: /dev/zero:1: line longer than 1048576 bytes\n");
+    free(msg);
+    assert_int_equal(run("%s --config tests/data/tiny.ini --init /dev/zero --out %s/init -q 2> %s",
+                         bin, tmp, err),
+                     1);
+    msg = slurp(err, NULL);
+    assert_string_equal(msg, "evotrain: /dev/zero:1: line longer than 65536 bytes\n");
+    free(msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_key_extremes),
         cmocka_unit_test(test_bad_csv),
         cmocka_unit_test(test_csv_overlong_line),
+        cmocka_unit_test(test_unbounded_inputs),
         cmocka_unit_test(test_export_refuses_invalid_network),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -94,6 +94,55 @@ char *et_strdup(const char *s)
     return p;
 }
 
+FILE *et_fopen_read(const char *path, const char *what)
+{
+    FILE *fp = fopen(path, "r");
+    struct stat sb;
+    if (!fp) {
+        et_error(path, 0, "cannot open%s%s: %s", what ? " " : "", what ? what : "",
+                 strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        et_error(path, 0, "is a directory");
+        fclose(fp);
+        return NULL;
+    }
+    return fp;
+}
+
+ssize_t et_getline_max(char **buf, size_t *cap, FILE *fp, size_t max, int *overlong)
+{
+    size_t n = 0;
+    int c;
+    *overlong = 0;
+    while ((c = getc(fp)) != EOF) {
+        if (n + 2 > *cap) {
+            size_t want = *cap ? 2 * *cap : 128;
+            if (want > max + 2)
+                want = max + 2;
+            if (want < n + 2)
+                want = n + 2;
+            char *p = realloc(*buf, want);
+            if (!p)
+                out_of_memory(want);
+            *buf = p;
+            *cap = want;
+        }
+        (*buf)[n++] = (char)c;
+        if (c == '\n')
+            break;
+        if (n > max) {
+            *overlong = 1;
+            break;
+        }
+    }
+    if (n == 0)
+        return -1;
+    (*buf)[n] = '\0';
+    return (ssize_t)n;
+}
+
 int et_fsync_dir_of(const char *path)
 {
     char *dir = et_strdup(path);

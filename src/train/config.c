@@ -267,7 +267,8 @@ static void fail(parse_ctx *p, const char *msg)
 static char *reader(char *str, int num, void *stream)
 {
     parse_ctx *p = stream;
-    ssize_t len = getline(&p->buf, &p->cap, p->fp);
+    int overlong;
+    ssize_t len = et_getline_max(&p->buf, &p->cap, p->fp, ET_INI_MAX_LINE, &overlong);
     if (len < 0)
         return NULL;
     p->line++;
@@ -276,7 +277,7 @@ static char *reader(char *str, int num, void *stream)
         p->bad_text = 1;
         return NULL;
     }
-    if (len > ET_INI_MAX_LINE || len >= num) {
+    if (overlong || len >= num) {
         char m[80];
         snprintf(m, sizeof m, "line longer than %d characters", ET_INI_MAX_LINE);
         fail(p, m);
@@ -368,11 +369,9 @@ int et_config_load(const char *path, et_config *cfg)
     set_defaults(cfg);
 
     parse_ctx p = {.cfg = cfg};
-    p.fp = fopen(path, "r");
-    if (!p.fp) {
-        et_error(path, 0, "cannot open: %s", strerror(errno));
+    p.fp = et_fopen_read(path, NULL);
+    if (!p.fp)
         return -1;
-    }
     int rc = ini_parse_stream(reader, &p, handler, &p);
     int empty = p.line == 0;
     fclose(p.fp);
