@@ -3,7 +3,7 @@
 # lambda 92, minibatch 1024) with 1 and 2 MPI ranks of one thread each, and
 # the parallel efficiency. Prints name: value lines; never fails on speed.
 set -eu
-bin=${1:-build/mpi/evotrain}
+bin=${1:-./evotrain-mpi}
 gens=${GENS:-400}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

@@ -300,6 +300,63 @@ static void test_mpi_launch_refused(void **state)
                      0);
 }
 
+/* Outputs that are not regular files (issue 22): a FIFO is written through,
+ * not replaced; a symbolic link is followed and its target replaced, the
+ * link staying a link; a dangling link and a directory are refused; "-" is
+ * stdout. Each command that writes a file named by the user: export,
+ * dataset, simulate. */
+static void test_outputs_special_files(void **state)
+{
+    (void)state;
+    char d[400];
+    snprintf(d, sizeof d, "%s/special", tmp);
+    assert_int_equal(run("rm -rf %s && mkdir %s && mkfifo %s/fifo && cut -d, -f1-6 "
+                         "tests/data/pose_forward_dipole.csv | head -4 > %s/poses.csv",
+                         d, d, d, d),
+                     0);
+    char pre[3][600];
+    snprintf(pre[0], sizeof pre[0], "%s export %s", bin, run_dir);
+    snprintf(pre[1], sizeof pre[1], "%s dataset --config tests/data/tiny.ini -n 5", bin);
+    snprintf(pre[2], sizeof pre[2], "%s simulate --config tests/data/tiny.ini --poses %s/poses.csv",
+             bin, d);
+    for (size_t i = 0; i < 3; i++) {
+        char out[500], cmd[1200];
+        /* FIFO: a reader gets the bytes, and the FIFO is still one. */
+        snprintf(out, sizeof out, "%s/fifo", d);
+        snprintf(cmd, sizeof cmd, "%s -o %s -q", pre[i], out);
+        assert_int_equal(
+            run("cat %s/fifo > %s/read & %s; rc=$?; : 1<>%s/fifo; wait; exit $rc", d, d, cmd, d),
+            0);
+        assert_int_equal(run("test -p %s/fifo && test -s %s/read", d, d), 0);
+        /* Symbolic link: the target replaced, the link kept. */
+        assert_int_equal(run("echo old > %s/target && ln -sf target %s/link", d, d), 0);
+        snprintf(out, sizeof out, "%s/link", d);
+        snprintf(cmd, sizeof cmd, "%s -o %s -q", pre[i], out);
+        assert_int_equal(run("%s", cmd), 0);
+        assert_int_equal(run("test -L %s/link && ! grep -q '^old$' %s/target", d, d), 0);
+        assert_int_equal(run("cmp -s %s/link %s/target", d, d), 0);
+        /* A dangling link and a directory: refused, nothing created. */
+        assert_int_equal(run("ln -sf nowhere %s/dangling", d), 0);
+        snprintf(out, sizeof out, "%s/dangling", d);
+        snprintf(cmd, sizeof cmd, "%s -o %s -q", pre[i], out);
+        assert_int_equal(run("%s 2> %s/err", cmd, d), 1);
+        assert_int_equal(run("grep -q 'symbolic link to nothing' %s/err", d), 0);
+        assert_int_equal(run("test ! -e %s/nowhere", d), 0);
+        snprintf(cmd, sizeof cmd, "%s -o %s -q", pre[i], d);
+        assert_int_equal(run("%s 2> %s/err", cmd, d), 1);
+        assert_int_equal(run("grep -q 'is a directory' %s/err", d), 0);
+        /* "-": stdout. */
+        snprintf(cmd, sizeof cmd, "%s -o %s -q", pre[i], "-");
+        assert_int_equal(run("%s > %s/stdout && test -s %s/stdout && test ! -e -", cmd, d, d), 0);
+        /* /dev/null stays a character device. */
+        snprintf(cmd, sizeof cmd, "%s -o %s -q", pre[i], "/dev/null");
+        assert_int_equal(run("%s", cmd), 0);
+        assert_int_equal(run("test -c /dev/null"), 0);
+        /* No temp file left beside any of them. */
+        assert_int_equal(run("ls %s | grep -q '\\.tmp\\.'", d), 1);
+    }
+}
+
 /* make install / uninstall into a temporary prefix, with this test build. */
 static void test_install(void **state)
 {
@@ -334,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_export_path_forms),
         cmocka_unit_test(test_mpi_launch_refused),
         cmocka_unit_test(test_install),
+        cmocka_unit_test(test_outputs_special_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -711,6 +711,49 @@ static void test_signal_export(void **state)
     }
 }
 
+/* Outputs that are not regular files are never renamed over (issue 22):
+ * /dev/null stays a device, a FIFO a FIFO (its reader gets the header), a
+ * symbolic link a link (its target gets the file); the kernel command does
+ * not block reading a FIFO where its file would go. */
+static void test_special_outputs(void **state)
+{
+    (void)state;
+    char *d = strdup(pathf("%s/special", tmp)), *ref = strdup(pathf("%s/ref", tmp));
+    assert_int_equal(run("rm -rf %s && mkdir -p %s/k && mkfifo %s/fifo %s/k/evonet.c", d, d, d, d),
+                     0);
+    assert_int_equal(run("%s export %s -o /dev/null -q", bin, ref), 0);
+    assert_int_equal(run("test -c /dev/null"), 0);
+    assert_int_equal(run("cat %s/fifo > %s/read & %s export %s -o %s/fifo -q; rc=$?; "
+                         ": 1<>%s/fifo; wait; exit $rc",
+                         d, d, bin, ref, d, d),
+                     0);
+    assert_int_equal(run("test -p %s/fifo", d), 0);
+    char *h = slurp(pathf("%s/read", d), NULL);
+    assert_non_null(h);
+    assert_non_null(strstr(h, "#ifndef"));
+    assert_string_equal(strstr(h, "#ifndef"), ref_header);
+    free(h);
+    assert_int_equal(run("echo old > %s/target.h && ln -s target.h %s/link.h", d, d), 0);
+    assert_int_equal(run("%s export %s -o %s/link.h -q", bin, ref, d), 0);
+    assert_int_equal(run("test -L %s/link.h", d), 0);
+    h = slurp(pathf("%s/target.h", d), NULL);
+    assert_string_equal(strstr(h, "#ifndef"), ref_header);
+    free(h);
+    /* report.md of a run, a link to a file elsewhere. */
+    assert_int_equal(run("cp -r %s %s/run && echo old > %s/report.txt && "
+                         "ln -s ../report.txt %s/run/report.md",
+                         ref, d, d, d),
+                     0);
+    assert_int_equal(run("GNUPLOT=/nonexistent %s report %s/run -n 100 -q 2>/dev/null", bin, d), 0);
+    assert_int_equal(run("test -L %s/run/report.md && grep -q '^#' %s/report.txt", d, d), 0);
+    /* A FIFO where the kernel's source would go: refused, not read. */
+    assert_int_equal(run("%s kernel -o %s/k 2>/dev/null", bin, d), 1);
+    assert_int_equal(run("test -p %s/k/evonet.c", d), 0);
+    assert_int_equal(n_temp(d), 0);
+    free(d);
+    free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -723,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_damaged_checkpoint_cli),
         cmocka_unit_test(test_signal_training),
         cmocka_unit_test(test_signal_export),
+        cmocka_unit_test(test_special_outputs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

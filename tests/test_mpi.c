@@ -86,8 +86,8 @@ static void test_starts_ranks(void **state)
     }
     char cfg[300];
     snprintf(cfg, sizeof cfg, "%s/starts.ini", tmp);
-    assert_int_equal(
-        tiny_with(cfg, "starts = 3\nhalving_generations = 15\npolish_sweeps = 4\n"), 0);
+    assert_int_equal(tiny_with(cfg, "starts = 3\nhalving_generations = 15\npolish_sweeps = 4\n"),
+                     0);
     assert_int_equal(run("%s --config %s --out %s --name s1 -q", bin, cfg, tmp), 0);
     assert_int_equal(
         run("%s -n 3 %s --config %s --out %s --name s3 -q --threads 1", mpirun, mpi_bin, cfg, tmp),
@@ -135,6 +135,29 @@ static void test_refusals(void **state)
     assert_int_equal(run("grep -q 'missing.ini: cannot open' %s", err), 0);
 }
 
+/* `make MPI=1` in a tree where the plain ./evotrain exists (and newer than
+ * every source) links ./evotrain-mpi, and `make` where only ./evotrain-mpi
+ * exists links ./evotrain: switching builds always gives the one asked for.
+ * A scratch tree of links to the sources, so the real build is untouched;
+ * `make -n` only prints the commands. Needs no Open MPI. */
+static void test_make_switches_builds(void **state)
+{
+    (void)state;
+    char t[128];
+    snprintf(t, sizeof t, "%s/tree", tmp);
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(run("mkdir %s && for f in Makefile src include sim tests; do "
+                         "ln -s %s/$f %s/$f; done && touch %s/evotrain",
+                         t, cwd, t, t),
+                     0);
+    assert_int_equal(run("make -n -C %s MPI=1 2>&1 | grep -q -- '-o evotrain-mpi '", t), 0);
+    assert_int_equal(run("rm %s/evotrain && touch %s/evotrain-mpi", t, t), 0);
+    assert_int_equal(run("make -n -C %s 2>&1 | grep -q -- '-o evotrain '", t), 0);
+    /* The plain build never links an MPI binary into ./evotrain. */
+    assert_int_not_equal(run("make -n -C %s MPI=1 2>&1 | grep -q -- '-o evotrain '", t), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -158,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_ranks_identical),
         cmocka_unit_test(test_starts_ranks),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_make_switches_builds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

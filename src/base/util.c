@@ -1,4 +1,5 @@
 /* util: the one error funnel, checked allocation and atomic output files. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "util.h"
 
 #include <errno.h>
@@ -110,6 +111,55 @@ char *et_strdup(const char *s)
     return p;
 }
 
+FILE *et_fopen_read(const char *path, const char *what)
+{
+    FILE *fp = fopen(path, "r");
+    struct stat sb;
+    if (!fp) {
+        et_error(path, 0, "cannot open%s%s: %s", what ? " " : "", what ? what : "",
+                 strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        et_error(path, 0, "is a directory");
+        fclose(fp);
+        return NULL;
+    }
+    return fp;
+}
+
+ssize_t et_getline_max(char **buf, size_t *cap, FILE *fp, size_t max, int *overlong)
+{
+    size_t n = 0;
+    int c;
+    *overlong = 0;
+    while ((c = getc(fp)) != EOF) {
+        if (n + 2 > *cap) {
+            size_t want = *cap ? 2 * *cap : 128;
+            if (want > max + 2)
+                want = max + 2;
+            if (want < n + 2)
+                want = n + 2;
+            char *p = realloc(*buf, want);
+            if (!p)
+                out_of_memory(want);
+            *buf = p;
+            *cap = want;
+        }
+        (*buf)[n++] = (char)c;
+        if (c == '\n')
+            break;
+        if (n > max) {
+            *overlong = 1;
+            break;
+        }
+    }
+    if (n == 0)
+        return -1;
+    (*buf)[n] = '\0';
+    return (ssize_t)n;
+}
+
 int et_fsync_dir_of(const char *path)
 {
     char *dir = et_strdup(path);
@@ -136,12 +186,56 @@ int et_fsync_dir_of(const char *path)
     return rc;
 }
 
+/* Writes straight to what is at path, no temp file: stdout for "-", or a
+ * FIFO, a device, a socket. Renaming over those would replace the thing
+ * itself (run as root, `-o /dev/null` once destroyed /dev/null), and a
+ * reader of a FIFO wants the bytes, not a new file. */
+static int afile_open_direct(et_afile *af, const char *path)
+{
+    af->path = et_strdup(path);
+    af->fp = strcmp(path, "-") ? fopen(path, "w") : stdout;
+    if (!af->fp) {
+        et_error(path, 0, "cannot open: %s", strerror(errno));
+        free(af->path);
+        af->path = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int et_afile_open(et_afile *af, const char *path)
 {
     memset(af, 0, sizeof *af);
+    struct stat sb;
+    if (!strcmp(path, "-"))
+        return afile_open_direct(af, path);
+    /* A symbolic link is followed: the file it points to is replaced
+     * atomically and the link stays a link (what `cp` or an editor does to
+     * a linked file). One pointing nowhere is refused: creating a file
+     * wherever a dangling link leads is rarely what was meant. */
+    char *real = NULL;
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+        real = realpath(path, NULL);
+        if (!real) {
+            et_error(path, 0, "is a symbolic link to nothing that exists (%s)", strerror(errno));
+            return -1;
+        }
+        path = real;
+    }
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        int rc = -1;
+        if (S_ISDIR(sb.st_mode))
+            et_error(path, 0, "is a directory");
+        else
+            rc = afile_open_direct(af, path);
+        free(real);
+        return rc;
+    }
     size_t n = strlen(path) + 16;
     af->path = et_strdup(path);
     af->tmp = et_malloc(n);
+    free(real);
+    path = af->path;
     snprintf(af->tmp, n, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(af->tmp);
     if (fd < 0) {
@@ -167,7 +261,7 @@ int et_afile_open(et_afile *af, const char *path)
 
 void et_afile_abort(et_afile *af)
 {
-    if (af->fp)
+    if (af->fp && af->fp != stdout)
         fclose(af->fp);
     if (af->tmp)
         unlink(af->tmp);
@@ -204,6 +298,17 @@ void et_afile_remove_stale(const char *path)
 int et_afile_commit(et_afile *af)
 {
     int err = 0;
+    if (!af->tmp) { /* written in place: nothing to rename, nothing to sync */
+        if (ferror(af->fp) || fflush(af->fp) != 0)
+            err = errno ? errno : EIO;
+        if (af->fp != stdout && fclose(af->fp) != 0 && !err)
+            err = errno ? errno : EIO;
+        if (err)
+            et_error(af->path, 0, "cannot write: %s", strerror(err));
+        free(af->path);
+        memset(af, 0, sizeof *af);
+        return err ? -1 : 0;
+    }
     if (ferror(af->fp) || fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0)
         err = errno ? errno : EIO;
     if (fclose(af->fp) != 0 && !err)

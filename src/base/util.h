@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Exit codes, documented in the README and the man page. */
 enum { ET_EXIT_OK = 0, ET_EXIT_INPUT = 1, ET_EXIT_USAGE = 2, ET_EXIT_INTERRUPTED = 130 };
@@ -35,11 +36,15 @@ char *et_strdup(const char *s);
 /* An output file that appears complete or not at all (Redis' rdbSave pattern):
  * write to a temp file beside the target, then fflush, fsync, rename, and fsync
  * the directory. On any failure the temp file is unlinked and the old target,
- * if any, is untouched. */
+ * if any, is untouched. Only a regular file (or a new one) is replaced so:
+ * "-" is stdout, and a FIFO or a device is opened and written directly (tmp
+ * is NULL then); a symbolic link is followed to the file it names, which is
+ * replaced atomically (the link stays); a dangling link and a directory are
+ * refused. */
 typedef struct et_afile {
     FILE *fp;
-    char *path;
-    char *tmp;
+    char *path; /* the file written: a symbolic link's target */
+    char *tmp;  /* NULL when written directly */
 } et_afile;
 
 int et_afile_open(et_afile *af, const char *path); /* 0 ok, -1 error (reported) */
@@ -48,6 +53,18 @@ void et_afile_abort(et_afile *af);
 /* Removes the temporary files et_afile_open made for path that a killed
  * process never committed nor aborted. */
 void et_afile_remove_stale(const char *path);
+
+/* fopen(path, "r") for an input, refusing a directory (which Linux opens,
+ * and which then reads as empty). NULL with the error reported; what names
+ * the input in the message ("cannot open checkpoint: ..."), or NULL. */
+FILE *et_fopen_read(const char *path, const char *what);
+
+/* getline(3) with a bound: the next line of fp, its '\n' included, into
+ * *buf (grown as needed, as getline does), and its length; -1 at the end of
+ * the file or on a read error. A line longer than max bytes is not read
+ * further: max + 1 bytes are returned and *overlong is set, so a file with
+ * no line end (/dev/zero, a 300 MB blob) costs max bytes, not its size. */
+ssize_t et_getline_max(char **buf, size_t *cap, FILE *fp, size_t max, int *overlong);
 
 /* fsync the directory holding path, so a rename in it is durable. */
 int et_fsync_dir_of(const char *path);

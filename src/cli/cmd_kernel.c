@@ -39,6 +39,11 @@ static int make_dirs(const char *dir)
 /* 1 if path holds exactly f, 0 if it does not exist, -1 if it differs. */
 static int compare(const char *path, const et_kernel_file *f)
 {
+    /* A FIFO or a device is not read (a FIFO would block, a device may never
+     * end): it counts as differing, so only --force writes into it. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return -1;
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return errno == ENOENT ? 0 : -1;

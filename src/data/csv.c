@@ -36,7 +36,8 @@ void et_csv_error(const et_csv *c, const char *fmt, ...)
 static int next_line(et_csv *c)
 {
     errno = 0;
-    ssize_t len = getline(&c->buf, &c->cap, c->fp);
+    int overlong;
+    ssize_t len = et_getline_max(&c->buf, &c->cap, c->fp, CSV_MAX_LINE, &overlong);
     if (len < 0) {
         if (ferror(c->fp)) {
             c->line++;
@@ -46,7 +47,7 @@ static int next_line(et_csv *c)
         return 0;
     }
     c->line++;
-    if (len > CSV_MAX_LINE) {
+    if (overlong) {
         et_csv_error(c, "line longer than %ld bytes", CSV_MAX_LINE);
         return -1;
     }
@@ -106,11 +107,9 @@ static int parse_cell(const char *s, double *out)
 
 et_csv *et_csv_open(const char *path, const char *const *names, size_t ncol)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        et_error(path, 0, "cannot open: %s", strerror(errno));
+    FILE *fp = et_fopen_read(path, NULL);
+    if (!fp)
         return NULL;
-    }
     et_csv *c = et_calloc(1, sizeof *c);
     c->fp = fp;
     c->path = et_strdup(path);

@@ -31,21 +31,27 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+#define WARM_MAX_LINE (1 << 16)
+
 /* Reads exactly the neurons g's layers need. 0, or -1 reported. */
 static int read_layers(const char *path, const et_genome *g, double **W)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        et_error(path, 0, "cannot open: %s", strerror(errno));
+    FILE *f = et_fopen_read(path, NULL);
+    if (!f)
         return -1;
-    }
     char *line = NULL;
     size_t cap = 0;
     long ln = 0;
     unsigned l = 0, o = 0;
-    int rc = -1;
-    while (getline(&line, &cap, f) >= 0) {
+    int rc = -1, overlong;
+    /* 256 inputs of 17 characters and a bias are 4.4 kB: a longer line is
+     * not a layer's neuron, and reading it whole could cost any amount. */
+    while (et_getline_max(&line, &cap, f, WARM_MAX_LINE, &overlong) >= 0) {
         ln++;
+        if (overlong) {
+            et_error(path, ln, "line longer than %d bytes", WARM_MAX_LINE);
+            goto out;
+        }
         char *p = line;
         while (*p == ' ' || *p == '\t')
             p++;

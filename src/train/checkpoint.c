@@ -91,11 +91,9 @@ int et_ckpt_save(et_ckpt *c, const char *path)
 int et_ckpt_load(et_ckpt *c, const char *path)
 {
     memset(c, 0, sizeof *c);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        et_error(path, 0, "cannot open checkpoint: %s", strerror(errno));
+    FILE *f = et_fopen_read(path, "checkpoint");
+    if (!f)
         return -1;
-    }
     unsigned char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)

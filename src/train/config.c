@@ -30,13 +30,15 @@ typedef struct {
     const char *doc;
 } key_spec;
 
+_Static_assert(ET_MAX_HIDDEN == 7, "update the doc of [network] hidden");
+
 #define F(m) offsetof(et_config, m)
 static const key_spec schema[] = {
     {"run", "name", T_STRING, F(name), "pose", 0, 0, NULL, "run name: outputs go to out/<name>/"},
     {"run", "seed", T_U64, F(seed), "1", 0, 0, NULL, "seed of every random stream"},
     {"run", "threads", T_INT, F(threads), "0", 0, 256, NULL, "OpenMP threads (0: all cores)"},
     {"network", "hidden", T_INTLIST, F(hidden), "16 16", 1, 255, NULL,
-     "hidden layer widths, space-separated (1 to 8 layers)"},
+     "hidden layer widths, space-separated (1 to 7 layers)"},
     {"network", "weight_bits", T_INT, F(weight_bits), "8", 8, 8, NULL,
      "bits per weight (8; 2-4 are planned)"},
     {"network", "requant", T_CHOICE, F(per_channel), "channel", 0, 0, "layer channel",
@@ -63,8 +65,8 @@ static const key_spec schema[] = {
      "CMA-ES learning rate of the mean (below 1 averages out minibatch noise)"},
     {"train", "bias_step", T_DOUBLE, F(bias_step), "1", 0, 100, NULL,
      "pseudo-grid of bias and scale genes for the step floor (0: continuous, no floor)"},
-    {"train", "margin", T_DOUBLE, F(margin), "0", -1, 1, NULL,
-     "CMA-ES with Margin: alpha (0 off, -1 for 1/(n lambda))"},
+    {"train", "margin", T_DOUBLE, F(margin), "0", -1, 0.49, NULL,
+     "CMA-ES with Margin: alpha (0 off, -1 for 1/(n lambda); the optimizer needs it below 0.5)"},
     {"train", "init", T_STRING, F(init), "none", 0, 0, NULL,
      "warm start: a float network CSV to start from (see README), or none"},
     {"train", "init_weight_sd", T_DOUBLE, F(init_weight_sd), "15", 0, 127, NULL,
@@ -191,11 +193,14 @@ static int set_value(et_config *cfg, const key_spec *k, const char *v, char *err
         return -1;
     }
     case T_INTLIST: {
-        int tmp[ET_MAX_LAYERS], cnt = 0;
+        int tmp[ET_MAX_HIDDEN], cnt = 0;
         char *dup = et_strdup(v), *save = NULL;
         for (char *t = strtok_r(dup, " ,\t", &save); t; t = strtok_r(NULL, " ,\t", &save)) {
-            if (cnt == ET_MAX_LAYERS) {
-                snprintf(err, n, "%s: more than %d values", k->key, ET_MAX_LAYERS);
+            if (cnt == ET_MAX_HIDDEN) {
+                snprintf(err, n,
+                         "%s: more than %d layers (the kernel runs at most %d, the output "
+                         "layer among them)",
+                         k->key, ET_MAX_HIDDEN, EVONET_MAX_LAYERS);
                 free(dup);
                 return -1;
             }
@@ -264,7 +269,8 @@ static void fail(parse_ctx *p, const char *msg)
 static char *reader(char *str, int num, void *stream)
 {
     parse_ctx *p = stream;
-    ssize_t len = getline(&p->buf, &p->cap, p->fp);
+    int overlong;
+    ssize_t len = et_getline_max(&p->buf, &p->cap, p->fp, ET_INI_MAX_LINE, &overlong);
     if (len < 0)
         return NULL;
     p->line++;
@@ -273,7 +279,7 @@ static char *reader(char *str, int num, void *stream)
         p->bad_text = 1;
         return NULL;
     }
-    if (len > ET_INI_MAX_LINE || len >= num) {
+    if (overlong || len >= num) {
         char m[80];
         snprintf(m, sizeof m, "line longer than %d characters", ET_INI_MAX_LINE);
         fail(p, m);
@@ -372,11 +378,9 @@ int et_config_load(const char *path, et_config *cfg)
     set_defaults(cfg);
 
     parse_ctx p = {.cfg = cfg};
-    p.fp = fopen(path, "r");
-    if (!p.fp) {
-        et_error(path, 0, "cannot open: %s", strerror(errno));
+    p.fp = et_fopen_read(path, NULL);
+    if (!p.fp)
         return -1;
-    }
     int rc = ini_parse_stream(reader, &p, handler, &p);
     int empty = p.line == 0;
     fclose(p.fp);

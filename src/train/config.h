@@ -10,9 +10,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "evonet.h"
+
 struct sim_scenario;
 
-#define ET_MAX_LAYERS 8
+/* [network] hidden: the kernel's limit counts weight layers, and the output
+ * layer is one of them, so one fewer hidden layer fits. */
+#define ET_MAX_HIDDEN (EVONET_MAX_LAYERS - 1)
 #define ET_MAX_STARTS 16 /* [train] starts; a halving sends the kept set as bits of an int */
 
 #define ET_CONFIG_NAME_MAX 32
@@ -42,7 +46,7 @@ typedef struct et_config {
     int threads;
     /* [network] */
     int n_hidden_layers;
-    int hidden[ET_MAX_LAYERS];
+    int hidden[ET_MAX_HIDDEN];
     int weight_bits;
     int per_channel;  /* 1: requantization per output channel, 0: per layer */
     int scale_search; /* 0 calibrated, 1 searched per layer, 2 per channel */
