@@ -430,8 +430,8 @@ static void test_command_refusals(void **state)
     char hang[300];
     const char *pidfile = path_in_dir("sleep.pid");
     snprintf(hang, sizeof hang, "sleep 30 & echo $! > %s; wait", pidfile);
-    expect_command_error("hang.sh", NULL, hang, 0.5,
-                         ": sample 11: no answer for 0.5 s (request \"1 8 4\"); the program was "
+    expect_command_error("hang.sh", NULL, hang, 1,
+                         ": sample 11: no answer for 1 s (request \"1 8 4\"); the program was "
                          "stopped");
     char *pid = slurp(pidfile, NULL);
     assert_non_null(pid);
@@ -469,8 +469,8 @@ static void test_command_refusals(void **state)
                          "echo 'evotrain-sim 1'; echo 'input 1a c'; echo 'output t mm'; "
                          "echo ready\n",
                          "true", 5, ": bad handshake: input 0: name '1a' is not");
-    expect_command_error("silent.sh", "sleep 30\n", "true", 0.5,
-                         ": worker 0: no complete handshake within 0.5 s");
+    expect_command_error("silent.sh", "sleep 30\n", "true", 1,
+                         ": worker 0: no complete handshake within 1 s");
     expect_command_error("early.sh", "echo 'evotrain-sim 1'; exit 4\n", "true", 5,
                          ": worker 0: the program exited with status 4 during the handshake");
 
