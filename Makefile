@@ -21,7 +21,7 @@ CPPFLAGS += -D_POSIX_C_SOURCE=200809L
 
 CSTD      = -std=c11
 OPT      ?= -O2 -g
-LDLIBS    = -lgsl -llapacke -lopenblas -linih -lz -lm
+LDLIBS    = -lgsl -llapacke -lopenblas -linih -lz -lm -ldl
 
 BUILD    = build
 REL      = $(BUILD)/rel
@@ -233,10 +233,11 @@ install: $(EVOTRAIN) $(MAN)
 	install -m 755 $(EVOTRAIN) $(DESTDIR)$(PREFIX)/bin/$(BIN_NAME)
 	install -m 644 $(MAN) $(MAN1)/evotrain.1
 	install -m 644 $(KERNEL_FILES) $(SHARE)/
+	install -m 644 include/evotrain_sim.h $(SHARE)/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/$(BIN_NAME) $(MAN1)/evotrain.1 \
-	      $(addprefix $(SHARE)/,$(notdir $(KERNEL_FILES)))
+	      $(addprefix $(SHARE)/,$(notdir $(KERNEL_FILES))) $(SHARE)/evotrain_sim.h
 	-rmdir $(SHARE) 2>/dev/null
 
 clean:

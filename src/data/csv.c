@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "sim.h"
 #include "util.h"
 
@@ -22,6 +24,13 @@ struct et_csv {
     long line;
     char *buf;
     size_t cap;
+    /* et_csv_open_header: the header's names, owned (hdr holds the text). */
+    char *hdr;
+    char **own_names;
+    char **cells; /* et_csv_cells' row, ncol + 1 slots */
+    /* Every byte read so far: their count and zlib crc32. */
+    uint64_t bytes;
+    uint32_t crc;
 };
 
 void et_csv_error(const et_csv *c, const char *fmt, ...)
@@ -47,6 +56,8 @@ static int next_line(et_csv *c)
         return 0;
     }
     c->line++;
+    c->bytes += (uint64_t)len;
+    c->crc = (uint32_t)crc32(c->crc, (const Bytef *)c->buf, (uInt)len);
     if (overlong) {
         et_csv_error(c, "line longer than %ld bytes", CSV_MAX_LINE);
         return -1;
@@ -144,6 +155,82 @@ fail:
     return NULL;
 }
 
+et_csv *et_csv_open_header(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        et_error(path, 0, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    et_csv *c = et_calloc(1, sizeof *c);
+    c->fp = fp;
+    c->path = et_strdup(path);
+    int rc = next_line(c);
+    if (rc == 0) {
+        et_error(path, 0, "empty file (expected a header line naming the columns)");
+        goto fail;
+    }
+    if (rc < 0)
+        goto fail;
+    c->hdr = et_strdup(c->buf);
+    size_t n = 1;
+    for (const char *p = c->hdr; (p = strchr(p, ',')) != NULL; p++)
+        n++;
+    c->own_names = et_malloc(n * sizeof *c->own_names);
+    split(c->hdr, c->own_names, n);
+    c->names = (const char *const *)c->own_names;
+    c->ncol = n;
+    for (size_t i = 0; i < n; i++) {
+        if (!c->own_names[i][0]) {
+            et_csv_error(c, "header column %zu has no name", i + 1);
+            goto fail;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(c->own_names[i], c->own_names[j])) {
+                et_csv_error(c, "header names column %s twice (columns %zu and %zu)",
+                             c->own_names[i], j + 1, i + 1);
+                goto fail;
+            }
+    }
+    c->cells = et_malloc((n + 1) * sizeof *c->cells);
+    return c;
+fail:
+    et_csv_close(c);
+    return NULL;
+}
+
+size_t et_csv_ncol(const et_csv *c)
+{
+    return c->ncol;
+}
+
+const char *et_csv_name(const et_csv *c, size_t i)
+{
+    return c->names[i];
+}
+
+int et_csv_cells(et_csv *c, char ***cells)
+{
+    int rc = next_line(c);
+    if (rc <= 0)
+        return rc;
+    if (!c->cells)
+        c->cells = et_malloc((c->ncol + 1) * sizeof *c->cells);
+    size_t n = split(c->buf, c->cells, c->ncol + 1);
+    *cells = c->cells;
+    return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+uint64_t et_csv_bytes(const et_csv *c)
+{
+    return c->bytes;
+}
+
+uint32_t et_csv_crc32(const et_csv *c)
+{
+    return c->crc;
+}
+
 int et_csv_read(et_csv *c, double *row)
 {
     int rc = next_line(c);
@@ -186,6 +273,9 @@ void et_csv_close(et_csv *c)
         fclose(c->fp);
     free(c->buf);
     free(c->path);
+    free(c->hdr);
+    free(c->own_names);
+    free(c->cells);
     free(c);
 }
 

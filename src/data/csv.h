@@ -19,6 +19,25 @@ typedef struct et_csv et_csv;
  * error (reported). names must outlive the reader. */
 et_csv *et_csv_open(const char *path, const char *const *names, size_t ncol);
 
+/* Open path and take its header line as the column names, whatever they
+ * are (none empty, none twice); for tables whose columns the caller picks by
+ * name. NULL on any error (reported). */
+et_csv *et_csv_open_header(const char *path);
+size_t et_csv_ncol(const et_csv *c);
+const char *et_csv_name(const et_csv *c, size_t i); /* owned by c */
+
+/* The next row split at commas, cells trimmed of blanks, into *cells (owned
+ * by c, valid until the next call). Returns the number of cells, which may
+ * differ from et_csv_ncol (only the first ncol + 1 are stored: the caller
+ * judges the count), 0 at end of file, -1 on a read error (reported). A
+ * blank line is one empty cell. For bulk loads: no allocation per row. */
+int et_csv_cells(et_csv *c, char ***cells);
+
+/* The bytes read so far and their zlib crc32: after the last row, the
+ * file's size and checksum (an identity for a resumed run to check). */
+uint64_t et_csv_bytes(const et_csv *c);
+uint32_t et_csv_crc32(const et_csv *c);
+
 /* The next row into row[ncol]: 1 a row, 0 end of file, -1 error (reported). */
 int et_csv_read(et_csv *c, double *row);
 
