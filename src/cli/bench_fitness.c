@@ -66,7 +66,7 @@ void bench_fitness(void)
         return;
     }
     et_task task;
-    et_task_from_config(&cfg, &task);
+    et_task_from_config(&cfg, NULL, &task);
     unsigned sizes[EVONET_MAX_LAYERS + 1];
     unsigned nl = et_net_sizes(&cfg, &task, sizes);
     char err[256];

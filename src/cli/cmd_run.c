@@ -121,16 +121,31 @@ int cmd_export(int argc, char **argv)
     et_run r;
     if (et_run_open(dir, &r) != 0)
         return ET_EXIT_INPUT;
-    /* Self-test vectors: fresh simulated readings of their own stream, so
-     * the same run always gives the same header. */
-    size_t ni = sim_n_readings(r.cfg.sim);
-    int16_t *counts = et_malloc(sizeof(int16_t) * N_SELFTEST * ni);
-    sim_sample(r.cfg.sim, r.cfg.seed, ET_SELFTEST_BASE, N_SELFTEST, 1, counts, NULL);
-    char prov[1024], input_doc[256];
+    /* Self-test vectors: samples of their own (a stream's own indices, a
+     * CSV's first validation rows), so the same run always gives the same
+     * header. */
+    int16_t *counts;
+    double *truth;
+    size_t n_tests, ni = r.task.n_in;
+    if (et_rundata_rows(&r.data, ET_SET_SELFTEST, N_SELFTEST, &counts, &truth, &n_tests) != 0) {
+        et_run_close(&r);
+        return ET_EXIT_INPUT;
+    }
+    free(truth);
+    char prov[1024], input_doc[512];
     provenance(&r, dir, prov, sizeof prov);
-    snprintf(input_doc, sizeof input_doc, "%zu raw ADC counts (int16) in the order %s, %s, ..., %s",
-             ni, sim_reading_name(r.cfg.sim, 0), sim_reading_name(r.cfg.sim, 1),
-             sim_reading_name(r.cfg.sim, ni - 1));
+    if (r.data.kind == ET_DATA_SIM)
+        snprintf(input_doc, sizeof input_doc,
+                 "%zu raw ADC counts (int16) in the order %s, %s, ..., %s", ni, r.task.in_name[0],
+                 r.task.in_name[1], r.task.in_name[ni - 1]);
+    else {
+        /* Every input by name and unit, as far as the line holds them. */
+        int len = snprintf(input_doc, sizeof input_doc, "%zu int16 readings:", ni);
+        for (size_t i = 0; i < ni && len > 0 && (size_t)len < sizeof input_doc - 8; i++)
+            len += snprintf(input_doc + len, sizeof input_doc - (size_t)len, "%s %s%s%s%s",
+                            i ? "," : "", r.task.in_name[i], *r.task.in_unit[i] ? " (" : "",
+                            r.task.in_unit[i], *r.task.in_unit[i] ? ")" : "");
+    }
     /* Each output with the value of one step: "x (0.01 mm)". */
     char out_doc[ET_MAX_OUTPUTS][2 * ET_NAME_MAX + 32];
     const char *out_names[ET_MAX_OUTPUTS];
@@ -140,7 +155,7 @@ int cmd_export(int argc, char **argv)
                  *o->unit ? " " : "", o->unit);
         out_names[k] = out_doc[k];
     }
-    et_export_info info = {name, prov, input_doc, out_names, counts, N_SELFTEST};
+    et_export_info info = {name, prov, input_doc, out_names, counts, (unsigned)n_tests};
     int rc = write_header(outp, &r.best->net, &info);
     free(counts);
     et_run_close(&r);

@@ -23,7 +23,8 @@ enum {
     ET_CKPT_BESTX = 6,  /* the genome of the best network (its start's calibration) */
     ET_CKPT_STARTS = 7, /* with starts > 1, instead of ET_CKPT_OPT: every start */
     ET_CKPT_POLISH = 8, /* the polish after the search, once it began (polish.h) */
-    ET_CKPT_ERRORS = 9  /* more outputs' best errors than STATE holds (et_errors_section) */
+    ET_CKPT_ERRORS = 9, /* more outputs' best errors than STATE holds (et_errors_section) */
+    ET_CKPT_SOURCE = 10 /* the data source's identity, for any source but the simulator */
 };
 
 typedef struct et_ckpt {

@@ -353,6 +353,8 @@ static int handler(void *user, const char *section, const char *key, const char 
     if (rc > 0)
         return 1;
     rc = sim_config_set(p->cfg->sim, section, key, value, p->line, m, sizeof m);
+    if (rc > 0 && !p->cfg->sim_line)
+        p->cfg->sim_line = p->line;
     if (rc == 0) {
         snprintf(m, sizeof m, "unknown section or key: [%s] %s", section, key);
         fail(p, m);
@@ -403,6 +405,16 @@ int et_config_load(const char *path, et_config *cfg)
     }
     long line = 0;
     char err[256];
+    /* The scenario is the simulator's: another source has no use for it. */
+    if (strcmp(et_config_data(cfg, "source", "sim"), "sim")) {
+        if (cfg->sim_line) {
+            et_error(path, cfg->sim_line,
+                     "the magnet scenario's sections are for [data] source = sim, not %s",
+                     et_config_data(cfg, "source", "sim"));
+            return -1;
+        }
+        return 0;
+    }
     if (sim_config_finish(cfg->sim, err, sizeof err, &line) != 0) {
         et_error(path, line, "%s", err);
         return -1;
@@ -415,6 +427,7 @@ void et_config_free(et_config *cfg)
     for (size_t i = 0; i < N_SCHEMA; i++)
         if (schema[i].type == T_STRING)
             free(*(char **)((char *)cfg + schema[i].off));
+    et_config_task_free(cfg);
     free(cfg->path);
     if (cfg->sim)
         sim_scenario_free(cfg->sim);
@@ -477,7 +490,8 @@ void et_config_dump(const et_config *cfg, FILE *out)
     }
     fputc('\n', out);
     et_config_task_dump(cfg, out);
-    sim_config_dump(cfg->sim, out);
+    if (!strcmp(et_config_data(cfg, "source", "sim"), "sim"))
+        sim_config_dump(cfg->sim, out);
 }
 
 int et_config_default_line(const char *line)

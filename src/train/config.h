@@ -38,6 +38,16 @@ typedef struct et_config_group {
     long line;
 } et_config_group;
 
+#define ET_CONFIG_MAX_KEYS 32
+
+/* [data] (where samples come from) and [plugin] (the plugin's own keys),
+ * as written: key[i] = value[i] in file order (config_task.c checks them). */
+typedef struct et_config_section {
+    int n;
+    char *key[ET_CONFIG_MAX_KEYS], *value[ET_CONFIG_MAX_KEYS];
+    long line;
+} et_config_section;
+
 typedef struct et_config {
     char *path; /* the file it came from */
     /* [run] */
@@ -83,6 +93,8 @@ typedef struct et_config {
     int n_targets, n_groups;
     et_config_target target[ET_CONFIG_MAX_TARGETS];
     et_config_group group[ET_CONFIG_MAX_GROUPS];
+    et_config_section data, plugin;
+    long sim_line; /* first line of a simulator section, 0 if none */
     struct sim_scenario *sim;
 } et_config;
 
@@ -95,6 +107,9 @@ void et_config_free(et_config *cfg);
 int et_config_task_set(et_config *cfg, const char *section, const char *key, const char *value,
                        long line, char *err, size_t n);
 void et_config_task_dump(const et_config *cfg, FILE *out);
+void et_config_task_free(et_config *cfg);
+/* The value of [data] key, or def when it is not given. */
+const char *et_config_data(const et_config *cfg, const char *key, const char *def);
 
 /* The resolved configuration as an INI file that et_config_load accepts. */
 void et_config_dump(const et_config *cfg, FILE *out);

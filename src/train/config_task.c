@@ -1,6 +1,7 @@
-/* config_task: the description's sections of a configuration, [target NAME]
- * (unit, scale, weight of an output) and [group NAME] (outputs whose errors
- * add up to a Euclidean error), kept as written: the data source fills in
+/* config_task: the description's sections of a configuration: [data] (where
+ * samples come from), [plugin] (a plugin's own keys), [target NAME] (unit,
+ * scale, weight of an output) and [group NAME] (outputs whose errors add up
+ * to a Euclidean error), kept as written: the data source fills in
  * what they leave out (task.c), and the dump writes back only what was given,
  * so a configuration without them resolves as it always did. */
 #include <stdio.h>
@@ -53,9 +54,71 @@ static void *entry(et_config *cfg, int is_target, const char *name, long line, c
     return g;
 }
 
+/* [data]'s keys and what each takes (checked where the data is opened:
+ * files, programs and libraries are only known then). */
+static const char *const data_keys[] = {"source",    "train",   "valid",   "test",
+                                        "inputs",    "targets", "command", "workers",
+                                        "timeout_s", "plugin",  "holdout"};
+
+static int set_section(et_config_section *sec, const char *section, const char *key,
+                       const char *value, long line, char *err, size_t n)
+{
+    if (sec->n == ET_CONFIG_MAX_KEYS) {
+        snprintf(err, n, "[%s]: more than %d keys", section, ET_CONFIG_MAX_KEYS);
+        return -1;
+    }
+    if (!*value || *value == ';') {
+        snprintf(err, n, "[%s] %s: empty value", section, key);
+        return -1;
+    }
+    if (!sec->n)
+        sec->line = line;
+    sec->key[sec->n] = et_strdup(key);
+    sec->value[sec->n++] = et_strdup(value);
+    return 1;
+}
+
+const char *et_config_data(const et_config *cfg, const char *key, const char *def)
+{
+    for (int i = 0; i < cfg->data.n; i++)
+        if (!strcmp(cfg->data.key[i], key))
+            return cfg->data.value[i];
+    return def;
+}
+
+void et_config_task_free(et_config *cfg)
+{
+    et_config_section *secs[] = {&cfg->data, &cfg->plugin};
+    for (size_t s = 0; s < 2; s++)
+        for (int i = 0; i < secs[s]->n; i++) {
+            free(secs[s]->key[i]);
+            free(secs[s]->value[i]);
+        }
+}
+
 int et_config_task_set(et_config *cfg, const char *section, const char *key, const char *value,
                        long line, char *err, size_t n)
 {
+    if (!strcmp(section, "plugin"))
+        return set_section(&cfg->plugin, section, key, value, line, err, n);
+    if (!strcmp(section, "data")) {
+        size_t k = 0;
+        while (k < sizeof data_keys / sizeof data_keys[0] && strcmp(data_keys[k], key))
+            k++;
+        if (k == sizeof data_keys / sizeof data_keys[0]) {
+            snprintf(err, n,
+                     "unknown key '%s' in [data] (keys: source, train, valid, test, holdout, "
+                     "inputs, targets, command, workers, timeout_s, plugin)",
+                     key);
+            return -1;
+        }
+        if (!strcmp(key, "source") && strcmp(value, "sim") && strcmp(value, "csv") &&
+            strcmp(value, "command") && strcmp(value, "plugin")) {
+            snprintf(err, n, "source: '%s' is not one of: sim csv command plugin", value);
+            return -1;
+        }
+        return set_section(&cfg->data, section, key, value, line, err, n);
+    }
     int is_target = !strncmp(section, "target ", 7);
     if (!is_target && strncmp(section, "group ", 6))
         return 0;
@@ -122,6 +185,16 @@ int et_config_task_set(et_config *cfg, const char *section, const char *key, con
 
 void et_config_task_dump(const et_config *cfg, FILE *out)
 {
+    const et_config_section *secs[] = {&cfg->data, &cfg->plugin};
+    static const char *const names[] = {"data", "plugin"};
+    for (size_t s = 0; s < 2; s++) {
+        if (!secs[s]->n)
+            continue;
+        fprintf(out, "[%s]\n", names[s]);
+        for (int i = 0; i < secs[s]->n; i++)
+            fprintf(out, "%s = %s\n", secs[s]->key[i], secs[s]->value[i]);
+        fputc('\n', out);
+    }
     for (int i = 0; i < cfg->n_targets; i++) {
         const et_config_target *t = &cfg->target[i];
         fprintf(out, "[target %s]\n", t->name);

@@ -55,14 +55,41 @@ static void measure(const et_run *r, const int16_t *inputs, et_eval *ev)
     free(scratch);
 }
 
-int et_eval_run(const et_run *r, const char *data, size_t n, et_eval *ev)
+/* The samples of a CSV in the run's columns (another source's eval --data). */
+static int read_table(const et_run *r, const char *path, int16_t **X, double **T, size_t *n)
+{
+    et_source *s = et_rundata_csv(&r->cfg, path);
+    if (!s)
+        return -1;
+    int rc = -1;
+    if (et_source_n_inputs(s) != r->task.n_in || et_source_n_targets(s) != r->task.n_out)
+        et_error(path, 0, "%zu inputs and %zu targets; the run's network takes %u and gives %u",
+                 et_source_n_inputs(s), et_source_n_targets(s), r->task.n_in, r->task.n_out);
+    else if ((*n = (size_t)et_source_size(s)) == 0)
+        et_error(path, 0, "no samples");
+    else {
+        *X = et_malloc(sizeof(int16_t) * *n * r->task.n_in);
+        *T = et_malloc(sizeof(double) * *n * r->task.n_out);
+        rc = et_source_fill(s, 0, 0, *n, *X, *T);
+        if (rc != 0) {
+            free(*X);
+            free(*T);
+        }
+    }
+    et_source_close(s);
+    return rc;
+}
+
+int et_eval_run(et_run *r, const char *data, size_t n, et_eval *ev)
 {
     memset(ev, 0, sizeof *ev);
-    size_t ni = sim_n_readings(r->cfg.sim);
     int16_t *counts;
     double *pose;
     et_dataset ds = {0};
-    if (data) {
+    if (data && r->data.kind != ET_DATA_SIM) {
+        if (read_table(r, data, &counts, &pose, &n) != 0)
+            return -1;
+    } else if (data) {
         if (et_dataset_read(data, r->cfg.sim, 0, &ds) != 0)
             return -1;
         if (ds.n == 0) {
@@ -74,16 +101,19 @@ int et_eval_run(const et_run *r, const char *data, size_t n, et_eval *ev)
         counts = ds.counts;
         pose = ds.pose;
         ds.pose = NULL; /* ev owns it now */
-    } else {
-        counts = et_malloc(sizeof(int16_t) * n * ni);
-        pose = et_malloc(sizeof(double) * n * SIM_POSE_DIM);
-        sim_sample(r->cfg.sim, r->cfg.seed, ET_EVAL_BASE, n, 1, counts, pose);
+    } else if (et_rundata_rows(&r->data, ET_SET_EVAL, n, &counts, &pose, &n) != 0) {
+        return -1;
     }
     ev->n = n;
     ev->source = data;
+    ev->fresh = r->data.kind == ET_DATA_SIM ? "fresh simulated" : "fresh, from the data source";
+    if (!data && r->data.kind == ET_DATA_CSV)
+        ev->source = et_config_data(&r->cfg, "test", NULL)
+                         ? et_config_data(&r->cfg, "test", NULL)
+                         : et_config_data(&r->cfg, "valid", "the training file's held-out rows");
     ev->truth = pose;
     measure(r, counts, ev);
-    if (data)
+    if (data && r->data.kind == ET_DATA_SIM)
         et_dataset_free(&ds);
     else
         free(counts);
@@ -116,7 +146,7 @@ void et_eval_free(et_eval *ev)
 void et_eval_print(const et_eval *ev, FILE *out)
 {
     fprintf(out, "evaluated %zu samples (%s) with the integer kernel\n", ev->n,
-            ev->source ? ev->source : "fresh simulated");
+            ev->source ? ev->source : ev->fresh);
     fprintf(out, "%-12s %5s %9s %9s %9s %9s\n", "output", "unit", "rmse", "p50", "p95", "max");
     for (unsigned k = 0; k < ev->rows; k++)
         fprintf(out, "%-12s %5s %9.4f %9.4f %9.4f %9.4f\n", ev->name[k], ev->unit[k], ev->rmse[k],

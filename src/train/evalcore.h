@@ -21,7 +21,8 @@
 
 typedef struct et_eval {
     size_t n;
-    const char *source;          /* the dataset path, or NULL for simulated samples */
+    const char *source;          /* the dataset path, or NULL for fresh samples */
+    const char *fresh;           /* what fresh samples are ("fresh simulated") */
     unsigned n_out, rows;        /* rows = outputs + groups */
     const char *name[ET_EV_MAX]; /* row names: the outputs', then the groups' titles */
     const char *unit[ET_EV_MAX]; /* pointers into the run's task */
@@ -31,9 +32,11 @@ typedef struct et_eval {
     double rmse[ET_EV_MAX], p50[ET_EV_MAX], p95[ET_EV_MAX], max[ET_EV_MAX]; /* of |err| */
 } et_eval;
 
-/* Evaluate r's best network on the dataset at data, or (data NULL) on n fresh
- * simulated samples. 0 ok; -1 on an error (reported), ev then empty. */
-int et_eval_run(const et_run *r, const char *data, size_t n, et_eval *ev);
+/* Evaluate r's best network on the dataset at data (the dataset format for
+ * the simulator, the run's columns for a CSV source), or (data NULL) on the
+ * run's eval set: n fresh samples of a stream, a CSV source's test file (or
+ * its validation set). 0 ok; -1 on an error (reported), ev then empty. */
+int et_eval_run(et_run *r, const char *data, size_t n, et_eval *ev);
 void et_eval_free(et_eval *ev);
 
 /* The table `evotrain eval` prints: one row per output, unit, rmse, p50, p95, max. */

@@ -280,7 +280,8 @@ int et_run_open(const char *dir, et_run *r)
         goto out;
     if (et_ckpt_load(&r->ck, kp) != 0 || same_config(r, kp, cp) != 0)
         goto out;
-    if (et_task_from_config(&r->cfg, &r->task) != 0 ||
+    if (et_rundata_open(&r->cfg, &r->data) != 0 ||
+        et_task_from_config(&r->cfg, &r->data, &r->task) != 0 ||
         et_run_read_result(&r->ck, kp, &r->cfg, &r->task, &r->st, &r->best) != 0)
         goto out;
     size_t len;
@@ -315,6 +316,7 @@ out:
 
 void et_run_close(et_run *r)
 {
+    et_rundata_close(&r->data);
     et_net_free(r->best);
     et_ckpt_free(&r->ck);
     if (r->cfg.path || r->cfg.sim)

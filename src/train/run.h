@@ -19,6 +19,7 @@
 #include "fitness.h"
 #include "genome.h"
 #include "polish.h"
+#include "rundata.h"
 #include "task.h"
 
 #define ET_VALID_BASE (UINT64_C(1) << 40)
@@ -77,6 +78,7 @@ unsigned et_net_sizes(const et_config *cfg, const et_task *task,
 typedef struct et_run {
     char *dir;
     et_config cfg;
+    et_rundata data;
     et_task task;
     et_ckpt ck;
     et_train_state st;

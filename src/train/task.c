@@ -1,6 +1,7 @@
 /* task: a configuration -> the description of what its network computes. */
 #include "task.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -85,10 +86,71 @@ static int add_group(const et_config *cfg, const et_config_group *cg, et_task *t
     return 0;
 }
 
-int et_task_from_config(const et_config *cfg, et_task *t)
+/* A source's description: its names and units, each output in 0.01 steps
+ * weighted 1 (a [target] says otherwise), no groups. */
+static int source_task(const et_rundata *d, et_task *t)
+{
+    static const char *const kinds[] = {"sim", "csv", "command", "plugin"};
+    snprintf(t->source, sizeof t->source, "%s", kinds[d->kind]);
+    t->n_in = (unsigned)et_source_n_inputs(d->src);
+    t->n_out = (unsigned)et_source_n_targets(d->src);
+    if (t->n_in < 1 || t->n_in > ET_MAX_INPUTS || t->n_out < 1 || t->n_out > ET_MAX_OUTPUTS) {
+        et_error(d->cfg->path, d->cfg->data.line,
+                 "the data has %u inputs and %u outputs: a network takes 1 to %d inputs and 1 to "
+                 "%d outputs",
+                 t->n_in, t->n_out, ET_MAX_INPUTS, ET_MAX_OUTPUTS);
+        return -1;
+    }
+    for (unsigned i = 0; i < t->n_in; i++) {
+        const et_source_var *v = et_source_input(d->src, i);
+        snprintf(t->in_name[i], ET_NAME_MAX, "%s", v->name);
+        snprintf(t->in_unit[i], ET_NAME_MAX, "%s", v->unit);
+    }
+    for (unsigned k = 0; k < t->n_out; k++) {
+        const et_source_var *v = et_source_target(d->src, k);
+        snprintf(t->out[k].name, ET_NAME_MAX, "%s", v->name);
+        snprintf(t->out[k].unit, ET_NAME_MAX, "%s", v->unit);
+        t->out[k].scale = 0.01;
+        t->out[k].weight = 1;
+    }
+    return 0;
+}
+
+int et_task_check_range(const et_task *t, const double *T, size_t rows, const char *what)
+{
+    for (unsigned k = 0; k < t->n_out; k++) {
+        double m = 0;
+        for (size_t r = 0; r < rows; r++) {
+            double a = T[r * t->n_out + k] < 0 ? -T[r * t->n_out + k] : T[r * t->n_out + k];
+            m = a > m ? a : m;
+        }
+        if (m * t->inv_scale[k] > 32767) {
+            /* The smallest 1-2-5 step that holds m in int16 with room. */
+            static const double mult[] = {1, 2, 5, 10};
+            double p = pow(10, floor(log10(m / 30000))), step = 10 * p;
+            for (int i = 3; i >= 0; i--)
+                if (m / (mult[i] * p) <= 30000)
+                    step = mult[i] * p;
+            et_error(what, 0,
+                     "output %s reaches %g %s, beyond int16 steps of %g (32767 x %g): set "
+                     "[target %s] scale = %g or more",
+                     t->out[k].name, m, t->out[k].unit, t->out[k].scale, t->out[k].scale,
+                     t->out[k].name, step);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int et_task_from_config(const et_config *cfg, const et_rundata *d, et_task *t)
 {
     memset(t, 0, sizeof *t);
-    sim_task(cfg, t);
+    if (d && d->kind != ET_DATA_SIM) {
+        if (source_task(d, t) != 0)
+            return -1;
+    } else {
+        sim_task(cfg, t);
+    }
     for (int i = 0; i < cfg->n_targets; i++) {
         const et_config_target *ct = &cfg->target[i];
         int k = et_task_output(t, ct->name);

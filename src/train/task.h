@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "fitness.h"
+#include "rundata.h"
 
 #define ET_MAX_INPUTS 255
 #define ET_NAME_MAX 32
@@ -35,7 +36,8 @@ typedef struct et_tgroup {
 } et_tgroup;
 
 typedef struct et_task {
-    char source[16]; /* where the samples come from: "sim" (the built-in magnet simulator) */
+    char source[16]; /* where the samples come from: sim (the built-in magnet simulator), csv,
+                      * command, plugin */
     unsigned n_in, n_out, n_groups;
     char in_name[ET_MAX_INPUTS][ET_NAME_MAX];
     char in_unit[ET_MAX_INPUTS][ET_NAME_MAX];
@@ -46,10 +48,15 @@ typedef struct et_task {
     uint64_t mask[ET_MAX_GROUPS];
 } et_task;
 
-/* The task of cfg (its data source's description, then the configuration's
- * [target] and [group] sections over it). 0, or -1 reported with the file
- * and line of the section at fault. */
-int et_task_from_config(const et_config *cfg, et_task *t);
+/* The task of cfg: the description of its data source d (NULL or a
+ * simulator source: the pose), then the configuration's [target] and
+ * [group] sections over it. 0, or -1 reported with the file and line of
+ * the section at fault. */
+int et_task_from_config(const et_config *cfg, const et_rundata *d, et_task *t);
+
+/* 0 if every target of rows (row-major, n_out each) fits the int16 steps of
+ * its output, else -1 reported against what, with a scale that fits. */
+int et_task_check_range(const et_task *t, const double *T, size_t rows, const char *what);
 
 /* The loss the fitness computes for t (pointers into t). */
 et_loss_spec et_task_loss(const et_task *t);

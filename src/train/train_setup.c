@@ -37,6 +37,7 @@ static int write_text_atomic(const char *path, const char *text)
 
 void tr_free(trainer *t)
 {
+    et_rundata_close(&t->data);
     if (t->locked)
         close(t->lock_fd);
     for (int j = 0; j < t->n_starts; j++) {
@@ -174,7 +175,8 @@ int tr_setup_config(trainer *t, const et_train_opts *o)
         t->cfg.max_generations = o->max_generations;
     if (o->max_evals >= 0)
         t->cfg.max_evals = o->max_evals;
-    if (et_task_from_config(&t->cfg, &t->task) != 0)
+    if (et_rundata_open(&t->cfg, &t->data) != 0 ||
+        et_task_from_config(&t->cfg, &t->data, &t->task) != 0)
         return -1;
     t->cfg_text = dump_string(&t->cfg);
     t->ckpt_path = et_path(t->dir, "checkpoint.bin");
@@ -318,6 +320,24 @@ static int setup_starts(trainer *t, const et_data *cal, size_t *cap_out)
     return rc;
 }
 
+/* One set of the run's samples (rundata.h) into the fitness layout, its
+ * targets checked against the outputs' int16 range. */
+static int load_set(trainer *t, et_data_set set, size_t n, et_samples *s)
+{
+    int16_t *X;
+    double *T;
+    size_t rows;
+    if (et_rundata_rows(&t->data, set, n, &X, &T, &rows) != 0)
+        return -1;
+    const char *what = t->data.kind == ET_DATA_SIM ? t->cfg.path : "the data";
+    int rc = et_task_check_range(&t->task, T, rows, what);
+    if (rc == 0)
+        et_samples_set(s, &t->task, X, T, rows, 0);
+    free(X);
+    free(T);
+    return rc;
+}
+
 /* Phase 3, every rank: network, data, start point, optimizer. Each rank
  * simulates its share of the pool; the shares are then exchanged. */
 int tr_setup_search(trainer *t)
@@ -340,8 +360,9 @@ int tr_setup_search(trainer *t)
     size_t dim = t->g->dim;
 
     double t0 = tr_now();
-    et_samples_sim(&t->pool, &t->cfg, &t->task, 0, (size_t)t->cfg.pool_size, 0);
-    et_samples_sim(&t->valid, &t->cfg, &t->task, ET_VALID_BASE, (size_t)t->cfg.valid_size, 0);
+    if (load_set(t, ET_SET_POOL, (size_t)t->cfg.pool_size, &t->pool) != 0 ||
+        load_set(t, ET_SET_VALID, (size_t)t->cfg.valid_size, &t->valid) != 0)
+        return -1;
     if (et_verbosity >= 2)
         et_info("evotrain: simulated %d + %d samples in %.1fs\n", t->cfg.pool_size,
                 t->cfg.valid_size, tr_now() - t0);

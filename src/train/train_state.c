@@ -92,6 +92,8 @@ int tr_save_checkpoint(trainer *t)
     et_ckpt_add(&c, ET_CKPT_GENOME, gb, n);
     free(gb);
     et_ckpt_add(&c, ET_CKPT_BESTX, t->best_x, t->g->dim * sizeof(double));
+    if (t->data.identity)
+        et_ckpt_add(&c, ET_CKPT_SOURCE, t->data.identity, strlen(t->data.identity));
     unsigned char *eb = et_errors_section(&t->st, &t->task, &n);
     if (eb) {
         et_ckpt_add(&c, ET_CKPT_ERRORS, eb, n);
@@ -139,6 +141,18 @@ int tr_load_checkpoint(trainer *t)
                  "%s is in only one of the run's configuration and this one: refusing to resume",
                  what);
         goto out;
+    }
+    /* The same samples, or the run would continue on others. */
+    if (t->data.identity) {
+        p = et_ckpt_get(&c, ET_CKPT_SOURCE, &len);
+        if (!p || len != strlen(t->data.identity) || memcmp(p, t->data.identity, len)) {
+            et_error(t->ckpt_path, 0,
+                     "the data changed since the run was written: it was %.*s; it is %s: refusing "
+                     "to resume",
+                     p ? (int)(len < 400 ? len : 400) : 4, p ? (const char *)p : "none",
+                     t->data.identity);
+            goto out;
+        }
     }
     et_net *b;
     if (et_run_read_result(&c, t->ckpt_path, &t->cfg, &t->task, &t->st, &b) != 0)

@@ -21,6 +21,7 @@
 #include "polish.h"
 #include "run.h"
 #include "sim.h"
+#include "rundata.h"
 #include "task.h"
 #include "train.h"
 #include "util.h"
@@ -66,7 +67,8 @@ typedef struct trainer {
      * run's files are removed if it fails before its first checkpoint
      * (tr_abandon), and its directory too when it made it. */
     int lock_fd, locked, made_dir, started;
-    et_task task; /* what the network computes: inputs, outputs, loss (task.h) */
+    et_task task;    /* what the network computes: inputs, outputs, loss (task.h) */
+    et_rundata data; /* where its samples come from (rundata.h) */
     double t_start, elapsed0;
 } trainer;
 
