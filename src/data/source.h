@@ -43,7 +43,10 @@
  * and the program answers with COUNT lines, one per sample FIRST, FIRST+1,
  * ..., each holding N integers in [-32768, 32767] (the inputs) and then M
  * finite decimal numbers (the targets; anything strtod reads), and flushes
- * its output. Sample i must depend only on (SEED, i). When evotrain closes
+ * its output (a line beyond COUNT is an error when it comes with the rows
+ * asked for; one that comes after the next request would pass as that
+ * request's row: a program must answer exactly COUNT lines). Sample i must
+ * depend only on (SEED, i). When evotrain closes
  * the program's standard input the program exits (status 0). A program that
  * exits, crashes, sends nothing for `timeout_s` seconds, or sends a line that
  * breaks these rules is killed, reaped and reported with its name, the
