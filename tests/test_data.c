@@ -156,6 +156,13 @@ static void test_command(void **state)
     free(h);
     assert_selftest("w1");
     assert_int_equal(run("%s eval %s/w1 -n 2000 | grep -q '^pitch *deg'", bin, tmp), 0);
+    /* `dataset` writes the program's samples as the CSV a csv source reads;
+     * `simulate` is the magnet simulator's alone. */
+    assert_int_equal(run("%s dataset --config %s -n 50 -o %s/tilt.csv -q && head -1 %s/tilt.csv "
+                         "| grep -qx 'ax,ay,az,roll,pitch' && test $(wc -l < %s/tilt.csv) = 51",
+                         bin, c1, tmp, tmp, tmp),
+                     0);
+    assert_int_equal(run("%s simulate --config %s --poses /dev/null -o - 2>/dev/null", bin, c1), 2);
 }
 
 /* The light2d plugin, built out of tree against include/ (as against an

@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include "commands.h"
+#include "rundata.h"
 #include "config.h"
 #include "csv.h"
 #include "sim.h"
@@ -180,7 +181,59 @@ static int start(int argc, char **argv, int dataset, const char *help, struct op
     }
     if (!o->have_seed)
         o->seed = cfg->seed;
+    const char *src = et_config_data(cfg, "source", "sim");
+    if (strcmp(src, "sim") && (!dataset || !strcmp(src, "csv") || o->no_noise)) {
+        et_error(o->config, 0, "%s: [data] source = %s; %s", dataset ? "dataset" : "simulate", src,
+                 !dataset      ? "simulate runs the built-in magnet simulator only"
+                 : o->no_noise ? "--no-noise is the magnet simulator's"
+                               : "the data is already in CSV files");
+        et_config_free(cfg);
+        return ET_EXIT_USAGE;
+    }
     return START_GO;
+}
+
+/* `dataset` of a program's or a plugin's samples: n of them from index 0 of
+ * the seed, as the run's pool would be, in the CSV a csv source reads
+ * (inputs as integers, then targets). */
+static int dataset_of_source(const struct opts *o, et_config *cfg)
+{
+    et_rundata d;
+    if (et_rundata_open(cfg, &d) != 0)
+        return ET_EXIT_INPUT;
+    size_t ni = et_source_n_inputs(d.src), nt = et_source_n_targets(d.src);
+    size_t n = (size_t)o->n, batch = n < DATASET_BATCH ? n : DATASET_BATCH;
+    int16_t *X = et_malloc(batch * ni * sizeof *X);
+    double *T = et_malloc(batch * nt * sizeof *T);
+    et_afile af;
+    int rc = ET_EXIT_INPUT;
+    if (et_afile_open(&af, o->out) == 0) {
+        for (size_t i = 0; i < ni + nt; i++)
+            fprintf(af.fp, "%s%s", i ? "," : "",
+                    i < ni ? et_source_input(d.src, i)->name
+                           : et_source_target(d.src, i - ni)->name);
+        fputc('\n', af.fp);
+        int ok = 1;
+        for (size_t first = 0; ok && first < n; first += batch) {
+            size_t m = n - first < batch ? n - first : batch;
+            ok = et_source_fill(d.src, o->seed, first, m, X, T) == 0;
+            for (size_t r = 0; ok && r < m; r++) {
+                for (size_t i = 0; i < ni; i++)
+                    fprintf(af.fp, "%s%d", i ? "," : "", X[r * ni + i]);
+                for (size_t k = 0; k < nt; k++)
+                    fprintf(af.fp, ",%.17g", T[r * nt + k]);
+                fputc('\n', af.fp);
+            }
+        }
+        if (!ok)
+            et_afile_abort(&af);
+        else if (et_afile_commit(&af) == 0)
+            rc = ET_EXIT_OK;
+    }
+    free(X);
+    free(T);
+    et_rundata_close(&d);
+    return rc;
 }
 
 /* Read every pose of path, refusing any that puts a sensor inside a magnet. */
@@ -298,6 +351,11 @@ int cmd_dataset(int argc, char **argv)
     int started = start(argc, argv, 1, dataset_help, &o, &cfg);
     if (started != START_GO)
         return started;
+    if (strcmp(et_config_data(&cfg, "source", "sim"), "sim")) {
+        int drc = dataset_of_source(&o, &cfg);
+        et_config_free(&cfg);
+        return drc;
+    }
     const struct sim_scenario *sc = cfg.sim;
     size_t n = (size_t)o.n, nr = sim_n_readings(sc);
     size_t batch = n < DATASET_BATCH ? n : DATASET_BATCH;
