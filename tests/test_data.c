@@ -165,13 +165,19 @@ static void test_command(void **state)
     assert_int_equal(run("%s simulate --config %s --poses /dev/null -o - 2>/dev/null", bin, c1), 2);
 }
 
-/* The light2d plugin, built out of tree against include/ (as against an
- * installed evotrain_sim.h), loaded by path; trained, resumed, exported. */
+/* The light2d plugin, built out of tree against an installed evotrain_sim.h,
+ * loaded by path; trained, resumed, exported. */
 static void test_plugin(void **state)
 {
     (void)state;
+    /* As a user would: evotrain installed into a prefix, the plugin built
+     * against the installed evotrain_sim.h, outside the source tree. */
+    const char *mk = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory";
     assert_int_equal(
-        run("make -s -C sim/examples/plugin EVOTRAIN_INC=\"$PWD/include\" OUT=%s >/dev/null", tmp),
+        run("%s install PREFIX=%s/prefix EVOTRAIN=%s >/dev/null && test -f "
+            "%s/prefix/share/evotrain/evotrain_sim.h && %s -C sim/examples/plugin PREFIX=%s/prefix "
+            "OUT=%s >/dev/null",
+            mk, tmp, bin, tmp, mk, tmp, tmp),
         0);
     char cfg[300];
     snprintf(cfg, sizeof cfg, "%s/l.ini", tmp);
