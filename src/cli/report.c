@@ -270,7 +270,7 @@ static void section_device(FILE *o, const evonet *net)
             100.0 * (M0_REF_MODEL_O2 - M0_REF_CYCLES_O2) / M0_REF_CYCLES_O2);
 }
 
-static void section_plots(FILE *o, int have)
+static void section_plots(FILE *o, const et_task *t, int have)
 {
     fprintf(o, "## Plots\n\n");
     if (!have) {
@@ -278,7 +278,7 @@ static void section_plots(FILE *o, int have)
         return;
     }
     for (int i = 0; i < ET_PLOT_N_PNG; i++)
-        fprintf(o, "%s:\n\n![%s](%s)\n\n", et_plot_what[i], et_plot_what[i], et_plot_png[i]);
+        fprintf(o, "%s:\n\n![%s](%s)\n\n", et_plot_what(t, i), et_plot_what(t, i), et_plot_png[i]);
 }
 
 static const char report_help[] =
@@ -309,7 +309,7 @@ int cmd_report(int argc, char **argv)
         section_config(af.fp, r);
         section_errors(af.fp, &re.ev);
         section_device(af.fp, &r->best->net);
-        section_plots(af.fp, prc == 0);
+        section_plots(af.fp, &r->task, prc == 0);
         if (et_afile_commit(&af) == 0) {
             et_info("evotrain: wrote %s\n", path);
             rc = ET_EXIT_OK;
