@@ -413,7 +413,10 @@ static void script_hist(FILE *o, const et_eval *ev, const double *range, const s
             "(output minus truth)' font 'sans,13'\n"
             "set style fill solid 0.6 border -1\nset grid ytics\nset key off\n"
             "set ylabel 'share of samples (%%)'\nset yrange [0:*]\n",
-            et_plot_png[1], w, h, rows, cols, ev->n, ev->source ? "dataset" : ev->fresh);
+            et_plot_png[1], w, h, rows, cols, ev->n,
+            ev->source                              ? "dataset"
+            : !strcmp(ev->fresh, "fresh simulated") ? ev->fresh
+                                                    : "fresh");
     for (unsigned k = 0; k < ev->n_out; k++) {
         char nm[2 * ET_NAME_MAX], un[2 * ET_NAME_MAX], up[2 * ET_NAME_MAX + 4];
         sq(nm, sizeof nm, ev->name[k]);
@@ -505,7 +508,7 @@ static void script_pose(FILE *o, const et_run *r, const et_eval *ev, const curve
             et_plot_png[2], w, h, rows, cols,
             sim ? "where in the pose box the network is weak"
                 : "where in the range of the data the network is weak",
-            POSE_BINS, sim ? "pose component" : "output's true value", ev->n, hidden, 84.0 / w,
+            POSE_BINS, sim ? "pose component" : "output''s true value", ev->n, hidden, 84.0 / w,
             1 - 84.0 / w, 63.0 / h, 1 - 126.0 / h, 140.0 / w, 117.0 / h, 1 - 58.5 / h);
     if (on[2])
         fprintf(o, "set ytics nomirror tc rgb '%s'\nset y2tics tc rgb '%s'\n", colour[0][0],
