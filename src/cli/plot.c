@@ -488,7 +488,7 @@ static void script_pose(FILE *o, const et_run *r, const et_eval *ev, const curve
     for (unsigned i = 0; i < nc; i++)
         if (!axis[i]) {
             size_t l = strlen(hidden);
-            snprintf(hidden + l, sizeof hidden - l, "%s%s",
+            snprintf(hidden + l, sizeof hidden - l, "%s%.95s",
                      l ? ", " : "; in plot_pose.dat, not drawn: ", c[i].title);
         }
     unsigned rows, cols, w, h;
