@@ -430,10 +430,11 @@ static void script_hist(FILE *o, const et_eval *ev, const double *range, const s
         }
         fprintf(o,
                 "set xlabel '%s error%s'\nset xrange [%g:%g]\nset boxwidth %g\n"
-                "set title '%s: RMSE %.3g %s, p95 %.3g %s'\n"
+                "set title '%s: RMSE %.3g%s%s, p95 %.3g%s%s'\n"
                 "plot 'plot_hist.dat' index %u using 1:2 with boxes lc rgb '#3a6ea5'\n",
                 nm, in_parens(up, sizeof up, ev->unit[k]), -range[k], range[k],
-                2 * range[k] / HIST_BINS, nm, ev->rmse[k], un, ev->p95[k], un, k);
+                2 * range[k] / HIST_BINS, nm, ev->rmse[k], *un ? " " : "", un, ev->p95[k],
+                *un ? " " : "", un, k);
     }
     fputs("unset multiplot\nunset label 1\nset xrange [*:*]\nset yrange [*:*]\n", o);
 }
