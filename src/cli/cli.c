@@ -29,7 +29,7 @@ const et_command et_commands[] = {
     {"export", cmd_export, "evotrain export DIR -o FILE.h [--name NAME]",
      "Write the run's best network as a deterministic C header for the evonet kernel.", 0},
     {"eval", cmd_eval, "evotrain eval DIR [--data FILE.csv] [-n N]",
-     "Print the best network's errors on fresh simulated samples or on a dataset.", 0},
+     "Print the best network's errors on fresh samples or on a dataset.", 0},
     {"plot", cmd_plot, "evotrain plot DIR [-n N | --data FILE.csv]",
      "Draw the training curve and the error figures of a run as PNGs (gnuplot).", 0},
     {"report", cmd_report, "evotrain report DIR [-n N | --data FILE.csv]",

@@ -164,10 +164,12 @@ int cmd_export(int argc, char **argv)
 
 static const char eval_help[] =
     "usage: evotrain eval DIR [--data FILE.csv] [-n N]\n"
-    "Errors of run DIR's best network on N fresh simulated samples (default\n"
-    "20000, never seen in training or validation) or on a dataset CSV in the\n"
-    "format of `evotrain dataset`: per-axis RMSE, p50, p95 and max absolute\n"
-    "error, and the Euclidean translation error, in mm and deg.\n";
+    "Errors of run DIR's best network on N fresh samples of its data source\n"
+    "(default 20000, never seen in training or validation; a CSV source: its test\n"
+    "file, else its validation rows) or on FILE.csv (for the simulator, the format\n"
+    "of `evotrain dataset`; else the run's columns): RMSE, p50, p95 and max\n"
+    "absolute error of each output and the Euclidean error of each group (the\n"
+    "pose's translation), in the outputs' units.\n";
 
 int cmd_eval(int argc, char **argv)
 {

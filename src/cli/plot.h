@@ -7,7 +7,9 @@
  *
  *   training_curve.png  validation RMSE against elapsed time and evaluations
  *   error_hist.png      histogram of the signed error of each output
- *   error_vs_pose.png   RMSE against each pose component (binned) */
+ *   error_vs_pose.png   RMSE of each group and of the outputs in no group
+ *                       (by unit) in bins of each output's true value: for
+ *                       the pose, of each pose component across the pose box */
 #ifndef ET_PLOT_H
 #define ET_PLOT_H
 
@@ -16,7 +18,8 @@
 
 enum { ET_PLOT_N_PNG = 3 };
 extern const char *const et_plot_png[ET_PLOT_N_PNG];
-extern const char *const et_plot_what[ET_PLOT_N_PNG]; /* one line each, for the report */
+/* What figure i shows for task t, in one line (for the report). */
+const char *et_plot_what(const et_task *t, int i);
 
 /* Returned when gnuplot could not be started (reported, with the package to install). */
 #define ET_PLOT_NO_GNUPLOT (-2)

@@ -119,6 +119,74 @@ static void net_cost(const evonet *net, cost *c)
                 C_GROUP * (double)c->groups;
 }
 
+/* The data line of a source other than the simulator: where the pool and
+ * the validation set come from. */
+static void section_data(FILE *o, const et_run *r)
+{
+    const et_config *cfg = &r->cfg;
+    fprintf(o, "| data | source %s; seed %llu; minibatch %d from ", r->task.source,
+            (unsigned long long)cfg->seed, cfg->minibatch);
+    if (r->data.kind == ET_DATA_CSV) {
+        size_t rows = (size_t)et_source_size(r->data.src);
+        if (r->data.valid)
+            fprintf(o, "the %zu rows of `%s`; validation on `%s`", rows,
+                    et_config_data(cfg, "train", "?"), et_config_data(cfg, "valid", "?"));
+        else
+            fprintf(o, "the first %zu rows of `%s`; validation on its last %zu rows",
+                    rows - r->data.holdout, et_config_data(cfg, "train", "?"), r->data.holdout);
+    } else {
+        const char *what = r->data.kind == ET_DATA_COMMAND ? "command" : "plugin";
+        fprintf(o, "a pool of %d samples of %s `%s`; %d validation samples", cfg->pool_size, what,
+                et_config_data(cfg, what, "?"), cfg->valid_size);
+    }
+    fprintf(o, " every %d generations |\n", cfg->valid_every);
+}
+
+/* The names of the outputs in mask, ", " between them. */
+static void put_outputs(FILE *o, const et_task *t, uint64_t mask)
+{
+    const char *sep = "";
+    for (unsigned k = 0; k < t->n_out; k++)
+        if (mask >> k & 1) {
+            fprintf(o, "%s%s", sep, t->out[k].name);
+            sep = ", ";
+        }
+}
+
+/* What the network computes, for any source: its inputs, each output with
+ * unit, scale (one int16 step) and loss weight, and the groups whose
+ * Euclidean error the table reports. Long input lists are shortened to
+ * their first three and last names. */
+static void section_task(FILE *o, const et_task *t)
+{
+    fprintf(o, "| task | %u inputs (", t->n_in);
+    for (unsigned i = 0; i < t->n_in; i++) {
+        if (t->n_in > 6 && i >= 3 && i + 1 < t->n_in) {
+            if (i == 3)
+                fputs(", ...", o);
+            continue;
+        }
+        fprintf(o, "%s%s", i ? ", " : "", t->in_name[i]);
+    }
+    int one_unit = 1;
+    for (unsigned i = 1; i < t->n_in; i++)
+        one_unit &= !strcmp(t->in_unit[i], t->in_unit[0]);
+    if (one_unit && *t->in_unit[0])
+        fprintf(o, "; %s", t->in_unit[0]);
+    fprintf(o, "); %u output%s: ", t->n_out, t->n_out == 1 ? "" : "s");
+    for (unsigned k = 0; k < t->n_out; k++) {
+        const et_target *g = &t->out[k];
+        fprintf(o, "%s%s (%s%sstep %g, weight %g)", k ? ", " : "", g->name, g->unit,
+                *g->unit ? ", " : "", g->scale, g->weight);
+    }
+    for (unsigned i = 0; i < t->n_groups; i++) {
+        fprintf(o, "%s%s = ", i ? "; " : "; Euclidean groups: ", t->group[i].title);
+        put_outputs(o, t, t->group[i].mask);
+        fprintf(o, " (%s)", t->group[i].unit);
+    }
+    fputs(" |\n", o);
+}
+
 static void section_config(FILE *o, const et_run *r)
 {
     const et_config *cfg = &r->cfg;
@@ -131,8 +199,7 @@ static void section_config(FILE *o, const et_run *r)
     static const char *const requant[] = {"per layer", "per output channel"};
     static const char *const search[] = {"calibrated", "searched per layer",
                                          "searched per channel"};
-    double lo[SIM_POSE_DIM], hi[SIM_POSE_DIM];
-    sim_pose_box(cfg->sim, lo, hi);
+    int sim = !strcmp(r->task.source, "sim");
     fprintf(o, "## Configuration\n\n| | |\n|---|---|\n");
     fprintf(o,
             "| network | %s (inputs, hidden ReLU uint8 layers, int16 outputs); int%d weights, "
@@ -148,17 +215,26 @@ static void section_config(FILE *o, const et_run *r)
     fprintf(o, "| optimizer | %s, lambda %d, sigma0 %g grid steps, output layer %s%s |\n",
             cfg->algo, cfg->lambda, cfg->sigma0, cfg->ridge_output ? "fitted by ridge" : "searched",
             race);
-    fprintf(o,
-            "| data | seed %llu; minibatch %d from a pool of %d simulated samples; %d "
-            "validation samples every %d generations |\n",
-            (unsigned long long)cfg->seed, cfg->minibatch, cfg->pool_size, cfg->valid_size,
-            cfg->valid_every);
-    fprintf(o,
-            "| scenario | %zu magnets, %zu sensors, %zu readings; pose box x, y, z in "
-            "[%g, %g] x [%g, %g] x [%g, %g] mm, roll, pitch, yaw in [%g, %g] x [%g, %g] x "
-            "[%g, %g] deg |\n",
-            sim_n_magnets(cfg->sim), sim_n_sensors(cfg->sim), sim_n_readings(cfg->sim), lo[0],
-            hi[0], lo[1], hi[1], lo[2], hi[2], lo[3], hi[3], lo[4], hi[4], lo[5], hi[5]);
+    if (sim)
+        fprintf(o,
+                "| data | seed %llu; minibatch %d from a pool of %d simulated samples; %d "
+                "validation samples every %d generations |\n",
+                (unsigned long long)cfg->seed, cfg->minibatch, cfg->pool_size, cfg->valid_size,
+                cfg->valid_every);
+    else
+        section_data(o, r);
+    section_task(o, &r->task);
+    /* The magnet simulator's own scenario: no other source has one. */
+    if (sim) {
+        double lo[SIM_POSE_DIM], hi[SIM_POSE_DIM];
+        sim_pose_box(cfg->sim, lo, hi);
+        fprintf(o,
+                "| scenario | %zu magnets, %zu sensors, %zu readings; pose box x, y, z in "
+                "[%g, %g] x [%g, %g] x [%g, %g] mm, roll, pitch, yaw in [%g, %g] x [%g, %g] x "
+                "[%g, %g] deg |\n",
+                sim_n_magnets(cfg->sim), sim_n_sensors(cfg->sim), sim_n_readings(cfg->sim), lo[0],
+                hi[0], lo[1], hi[1], lo[2], hi[2], lo[3], hi[3], lo[4], hi[4], lo[5], hi[5]);
+    }
     fprintf(o,
             "| progress | %llu generations, %llu evaluations, %.1f s; best validated network "
             "from generation %llu%s |\n",
@@ -182,7 +258,7 @@ static void section_config(FILE *o, const et_run *r)
                "[log.csv](log.csv).\n\n");
 }
 
-static void section_errors(FILE *o, const et_eval *ev)
+static void section_errors(FILE *o, const et_task *t, const et_eval *ev)
 {
     fprintf(o, "## Errors\n\n");
     if (ev->source)
@@ -193,11 +269,22 @@ static void section_errors(FILE *o, const et_eval *ev)
     else
         fprintf(o,
                 "The best network, run by the integer kernel exactly as on the device, on "
-                "%zu fresh simulated samples (never used in training or validation; the "
+                "%zu fresh %s (never used in training or validation; the "
                 "numbers of `evotrain eval`).",
-                ev->n);
-    fprintf(o, " p50, p95 and max are of the absolute error; translation is the Euclidean "
-               "distance.\n\n"
+                ev->n,
+                strcmp(t->source, "sim") ? "samples of the data source" : "simulated samples");
+    fprintf(o, " p50, p95 and max are of the absolute error");
+    /* The pose's sentence as it always was; any other task names its groups. */
+    if (t->n_groups == 1 && !strcmp(t->group[0].title, "translation") && t->group[0].mask == 7)
+        fprintf(o, "; translation is the Euclidean distance");
+    else
+        for (unsigned i = 0; i < t->n_groups; i++) {
+            fprintf(o, "%s%s (",
+                    i ? ", " : "; the Euclidean norm of a group's errors: ", t->group[i].title);
+            put_outputs(o, t, t->group[i].mask);
+            fputc(')', o);
+        }
+    fprintf(o, ".\n\n"
                "| output | unit | RMSE | p50 | p95 | max |\n"
                "|---|---|---:|---:|---:|---:|\n");
     for (unsigned k = 0; k < ev->rows; k++)
@@ -206,7 +293,7 @@ static void section_errors(FILE *o, const et_eval *ev)
     fputc('\n', o);
 }
 
-static void section_device(FILE *o, const evonet *net)
+static void section_device(FILE *o, const et_task *t, const evonet *net)
 {
     cost c;
     net_cost(net, &c);
@@ -244,10 +331,11 @@ static void section_device(FILE *o, const evonet *net)
     fprintf(o,
             "### RAM\n\n| what | bytes |\n|---|---:|\n"
             "| scratch (two activation buffers, `NAME_SCRATCH_BYTES`) | %zu |\n"
-            "| input (int16 readings) | %zu |\n| output (int16 pose) | %zu |\n"
+            "| input (int16 readings) | %zu |\n| output (int16 %s) | %zu |\n"
             "| **total** | **%zu** |\n\n"
             "plus the kernel's stack: %d bytes at -O2, %d at -Os (gcc -fstack-usage).\n\n",
-            scratch, in, out, scratch + in + out, M0_STACK_O2, M0_STACK_OS);
+            scratch, in, strcmp(t->source, "sim") ? "outputs" : "pose", out, scratch + in + out,
+            M0_STACK_O2, M0_STACK_OS);
     fprintf(o,
             "### Speed\n\n"
             "Estimated **%.0f cycles per inference** with the -O2 kernel: %.0f us at 16 MHz, "
@@ -270,7 +358,7 @@ static void section_device(FILE *o, const evonet *net)
             100.0 * (M0_REF_MODEL_O2 - M0_REF_CYCLES_O2) / M0_REF_CYCLES_O2);
 }
 
-static void section_plots(FILE *o, int have)
+static void section_plots(FILE *o, const et_task *t, int have)
 {
     fprintf(o, "## Plots\n\n");
     if (!have) {
@@ -278,17 +366,19 @@ static void section_plots(FILE *o, int have)
         return;
     }
     for (int i = 0; i < ET_PLOT_N_PNG; i++)
-        fprintf(o, "%s:\n\n![%s](%s)\n\n", et_plot_what[i], et_plot_what[i], et_plot_png[i]);
+        fprintf(o, "%s:\n\n![%s](%s)\n\n", et_plot_what(t, i), et_plot_what(t, i), et_plot_png[i]);
 }
 
 static const char report_help[] =
     "usage: evotrain report DIR [-n N | --data FILE.csv]\n"
-    "Writes DIR/report.md: the configuration in brief, the error table of the best\n"
-    "network (RMSE, p50, p95, max per output and the Euclidean translation, as\n"
-    "`evotrain eval` computes them on N fresh simulated samples, default 20000, or\n"
-    "on a dataset CSV), its flash and RAM bytes in the exported layout, the\n"
-    "estimated Cortex-M0 cycles per inference, and the figures of `evotrain plot`\n"
-    "(drawn too; without gnuplot the report is written without them, with a warning).\n";
+    "Writes DIR/report.md: the configuration in brief (the task: inputs, each output's\n"
+    "unit, scale and weight, the groups; the magnet scenario for source sim), the error\n"
+    "table of the best network (RMSE, p50, p95, max per output and per group, e.g.\n"
+    "the pose's Euclidean translation, as `evotrain eval` computes them on N fresh\n"
+    "samples, default 20000, the run's test file, or a dataset CSV), its flash and\n"
+    "RAM bytes in the exported layout, the estimated Cortex-M0 cycles per inference,\n"
+    "and the figures of `evotrain plot` (drawn too; without gnuplot the report is\n"
+    "written without them, with a warning).\n";
 
 int cmd_report(int argc, char **argv)
 {
@@ -307,9 +397,9 @@ int cmd_report(int argc, char **argv)
         fprintf(af.fp, "# evotrain report: run %s\n\nMade by evotrain %s from `%s`.\n\n",
                 r->cfg.name, ET_VERSION, re.dir);
         section_config(af.fp, r);
-        section_errors(af.fp, &re.ev);
-        section_device(af.fp, &r->best->net);
-        section_plots(af.fp, prc == 0);
+        section_errors(af.fp, &r->task, &re.ev);
+        section_device(af.fp, &r->task, &r->best->net);
+        section_plots(af.fp, &r->task, prc == 0);
         if (et_afile_commit(&af) == 0) {
             et_info("evotrain: wrote %s\n", path);
             rc = ET_EXIT_OK;
