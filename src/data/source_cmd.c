@@ -48,10 +48,7 @@ static char *handshake_line(cmd_impl *c, worker *w, int k, double deadline)
         int got = r > 0 ? cmdp_read_some(w) : -1;
         if (got <= 0) {
             char why[160];
-            if (got < 0)
-                snprintf(why, sizeof why, "cannot read: %s", strerror(errno));
-            else
-                cmdp_describe_end(w, why, sizeof why);
+            cmdp_why_silent(w, got, why, sizeof why);
             const char *rest = cmdp_partial(w);
             et_error(c->name, 0, "worker %d: %s during the handshake%s%s%s", k, why,
                      *rest ? " (last sent: \"" : "", rest, *rest ? "\")" : "");
@@ -218,10 +215,7 @@ static int drain(cmd_impl *c, const et_source *s, worker *w)
     int got = cmdp_read_some(w);
     if (got <= 0) {
         char why[160];
-        if (got < 0)
-            snprintf(why, sizeof why, "cannot read: %s", strerror(errno));
-        else
-            cmdp_describe_end(w, why, sizeof why);
+        cmdp_why_silent(w, got, why, sizeof why);
         const char *rest = cmdp_partial(w);
         if (w->busy)
             et_error(c->name, 0, "sample %llu: %s%s%.*s%s",

@@ -288,3 +288,11 @@ void cmdp_report_line(const cmd_impl *c, const char *what, const char *line)
     size_t n = strlen(line);
     et_error(c->name, 0, "%s: \"%.*s%s\"", what, SHOW, line, n > SHOW ? "..." : "");
 }
+
+void cmdp_why_silent(worker *w, int got, char *why, size_t n)
+{
+    if (got < 0)
+        snprintf(why, n, "cannot read: %s", strerror(errno));
+    else
+        cmdp_describe_end(w, why, n);
+}

@@ -54,4 +54,8 @@ const char *cmdp_partial(worker *w);
 size_t cmdp_fields(char *line, char **f, size_t max);
 void cmdp_report_line(const cmd_impl *c, const char *what, const char *line);
 
+/* Why cmdp_read_some returned got <= 0: the read's error (got < 0, errno
+ * still set) or how the program ended (got == 0). */
+void cmdp_why_silent(worker *w, int got, char *why, size_t n);
+
 #endif
