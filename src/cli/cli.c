@@ -20,6 +20,7 @@ static int cmd_bench(int argc, char **argv)
     bench_fitness();
     bench_sim();
     bench_opt();
+    bench_data();
     return ET_EXIT_OK;
 }
 

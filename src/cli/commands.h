@@ -46,5 +46,6 @@ extern const size_t et_n_commands;
 void bench_fitness(void); /* src/cli/bench_fitness.c */
 void bench_sim(void);     /* src/cli/cmd_sim.c */
 void bench_opt(void);     /* src/cli/optbench.c */
+void bench_data(void);    /* src/cli/bench_data.c */
 
 #endif
