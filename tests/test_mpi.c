@@ -158,6 +158,56 @@ static void test_make_switches_builds(void **state)
     assert_int_not_equal(run("make -n -C %s MPI=1 2>&1 | grep -q -- '-o evotrain '", t), 0);
 }
 
+/* Every data source keeps the bits across ranks: a CSV (every rank reads
+ * the file), a plugin and a program (each rank makes its share of the
+ * pool and validation set; the shares are exchanged). */
+static void test_sources_ranks(void **state)
+{
+    (void)state;
+    if (!mpi_bin) {
+        skip();
+        return;
+    }
+    assert_int_equal(run("%s dataset --config tests/data/tiny.ini -n 2000 -o %s/d.csv -q && "
+                         "sed -n '/^\\[run\\]/,$p' tests/data/tiny.ini > %s/csv.ini && printf "
+                         "'\\n[data]\\nsource = csv\\ntrain = %s/d.csv\\ntargets = x_mm "
+                         "y_mm z_mm roll_deg pitch_deg yaw_deg\\n' >> %s/csv.ini",
+                         bin, tmp, tmp, tmp, tmp),
+                     0);
+    assert_int_equal(run("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C sim/examples/plugin "
+                         "EVOTRAIN_INC=\"$PWD/include\" OUT=%s >/dev/null && sed -e "
+                         "'s|^plugin = out/light2d.so|plugin = %s/light2d.so|' -e "
+                         "'s/^max_generations = 1500/max_generations = 40/' -e "
+                         "'s/^pool          = 65536/pool = 4096/' "
+                         "sim/examples/plugin/light2d.ini > %s/plugin.ini",
+                         tmp, tmp, tmp),
+                     0);
+    int have_py = run("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0;
+    if (have_py)
+        assert_int_equal(run("sed -e 's/^max_generations = 1500/max_generations = 40/' -e "
+                             "'s/^pool          = 65536/pool = 4096/' "
+                             "sim/examples/tilt/tilt.ini > %s/command.ini",
+                             tmp),
+                         0);
+    static const char *const kinds[] = {"csv", "plugin", "command"};
+    for (int k = 0; k < (have_py ? 3 : 2); k++) {
+        char one[32], two[32];
+        snprintf(one, sizeof one, "%s1", kinds[k]);
+        snprintf(two, sizeof two, "%s2", kinds[k]);
+        assert_int_equal(
+            run("%s --config %s/%s.ini --out %s --name %s -q", bin, tmp, kinds[k], tmp, one), 0);
+        assert_int_equal(run("%s -n 2 %s --config %s/%s.ini --out %s --name %s -q --threads 1",
+                             mpirun, mpi_bin, tmp, kinds[k], tmp, two),
+                         0);
+        char *a = net_of(one), *b = net_of(two);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -178,9 +228,8 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ranks_identical),
-        cmocka_unit_test(test_starts_ranks),
-        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_ranks_identical),      cmocka_unit_test(test_starts_ranks),
+        cmocka_unit_test(test_sources_ranks),        cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_make_switches_builds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
