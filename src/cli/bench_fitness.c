@@ -72,8 +72,9 @@ void bench_fitness(void)
     char err[256];
     et_genome *g = et_genome_alloc(sizes, nl, 1, 0, err, sizeof err);
     size_t B = 1024, lambda = 96, dim = g->dim;
+    et_rundata rd = {.cfg = &cfg, .kind = ET_DATA_SIM};
     et_samples s;
-    et_samples_sim(&s, &cfg, &task, 0, B, 0);
+    et_samples_load(&s, &rd, &task, ET_SET_POOL, B);
     et_data d = et_samples_data(&s);
     double *x = et_malloc(sizeof(double) * lambda * dim),
            *loss = et_malloc(sizeof(double) * lambda);

@@ -165,25 +165,20 @@ void et_samples_set(et_samples *s, const et_task *task, const int16_t *inputs, d
     s->pose = keep ? targets : NULL;
 }
 
-int et_samples_sim(et_samples *s, const et_config *cfg, const et_task *task, uint64_t first,
-                   size_t n, int keep_pose)
+int et_samples_load(et_samples *s, et_rundata *d, const et_task *task, et_data_set set, size_t n)
 {
-    size_t ni = sim_n_readings(cfg->sim);
-    int16_t *counts = et_malloc(sizeof(int16_t) * n * ni);
-    double *pose = et_malloc(sizeof(double) * n * SIM_POSE_DIM);
-    /* With MPI each rank simulates its share and the shares are exchanged;
-     * sample i is keyed by its index, so the bits are those of one process. */
-    size_t lo, hi;
-    et_dist_share(n, &lo, &hi);
-    sim_sample(cfg->sim, cfg->seed, first + lo, hi - lo, 1, counts + lo * ni,
-               pose + lo * SIM_POSE_DIM);
-    et_dist_allgather_rows_i16(counts, n, ni);
-    et_dist_allgather_rows_f64(pose, n, SIM_POSE_DIM);
-    et_samples_set(s, task, counts, pose, n, keep_pose);
-    free(counts);
-    if (!keep_pose)
-        free(pose);
-    return 0;
+    int16_t *X;
+    double *T;
+    size_t rows;
+    if (et_rundata_rows(d, set, n, &X, &T, &rows) != 0)
+        return -1;
+    const char *what = d->kind == ET_DATA_SIM ? d->cfg->path : "the data";
+    int rc = et_task_check_range(task, T, rows, what);
+    if (rc == 0)
+        et_samples_set(s, task, X, T, rows, 0);
+    free(X);
+    free(T);
+    return rc;
 }
 
 void et_samples_free(et_samples *s)

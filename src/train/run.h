@@ -49,9 +49,9 @@ typedef struct et_samples {
     size_t n, n_in, n_out;
 } et_samples;
 
-/* n samples of the simulator from index first (noisy). 0 or -1 (reported). */
-int et_samples_sim(et_samples *s, const et_config *cfg, const et_task *task, uint64_t first,
-                   size_t n, int keep_pose);
+/* A set of d's samples (rundata.h; n of them from a stream) into s, the
+ * targets checked against their outputs' int16 steps. 0, or -1 reported. */
+int et_samples_load(et_samples *s, et_rundata *d, const et_task *task, et_data_set set, size_t n);
 /* n samples given row by row (inputs n x n_in, targets n x n_out in the
  * targets' units) into s: targets to output steps (rounded, within int16).
  * keep: s owns targets afterwards (as s->pose); else they stay the caller's. */

@@ -320,24 +320,6 @@ static int setup_starts(trainer *t, const et_data *cal, size_t *cap_out)
     return rc;
 }
 
-/* One set of the run's samples (rundata.h) into the fitness layout, its
- * targets checked against the outputs' int16 range. */
-static int load_set(trainer *t, et_data_set set, size_t n, et_samples *s)
-{
-    int16_t *X;
-    double *T;
-    size_t rows;
-    if (et_rundata_rows(&t->data, set, n, &X, &T, &rows) != 0)
-        return -1;
-    const char *what = t->data.kind == ET_DATA_SIM ? t->cfg.path : "the data";
-    int rc = et_task_check_range(&t->task, T, rows, what);
-    if (rc == 0)
-        et_samples_set(s, &t->task, X, T, rows, 0);
-    free(X);
-    free(T);
-    return rc;
-}
-
 /* Phase 3, every rank: network, data, start point, optimizer. Each rank
  * simulates its share of the pool; the shares are then exchanged. */
 int tr_setup_search(trainer *t)
@@ -360,8 +342,9 @@ int tr_setup_search(trainer *t)
     size_t dim = t->g->dim;
 
     double t0 = tr_now();
-    if (load_set(t, ET_SET_POOL, (size_t)t->cfg.pool_size, &t->pool) != 0 ||
-        load_set(t, ET_SET_VALID, (size_t)t->cfg.valid_size, &t->valid) != 0)
+    if (et_samples_load(&t->pool, &t->data, &t->task, ET_SET_POOL, (size_t)t->cfg.pool_size) != 0 ||
+        et_samples_load(&t->valid, &t->data, &t->task, ET_SET_VALID, (size_t)t->cfg.valid_size) !=
+            0)
         return -1;
     if (et_verbosity >= 2)
         et_info("evotrain: simulated %d + %d samples in %.1fs\n", t->cfg.pool_size,
