@@ -44,6 +44,28 @@
  *   to keep them next to eight accumulators). Every field of the eight
  *   records of a group is within reach of LDR/LDRH's immediate offsets.
  *
+ * Low-bit layers (the layer's wfmt field; EVONET_W8 = 0 is the int8
+ * layout above). Outputs are
+ * grouped by EVONET_GROUP and padded as for int8; per group g and input i
+ * the weights of the group's eight outputs take a fixed number of bytes,
+ * at w[(g * n_in + i) * B]:
+ * - EVONET_W4 (B = 4): int4 weights in [-8, 7], two's complement, output
+ *   2j of the group in the low nibble of byte j, output 2j + 1 in the high
+ *   nibble. The kernel multiplies (MULS), as for int8.
+ * - EVONET_W2 (B = 2): int2 weights in [-2, 1] as two bit planes: bit k of
+ *   byte 0 is bit 0 of output k's weight (worth +1), bit k of byte 1 is its
+ *   sign bit (worth -2).
+ * - EVONET_WT (B = 2): ternary weights in [-1, 1]: bit k of byte 0 set is
+ *   +1, bit k of byte 1 set is -1 for output k (never both).
+ * The bit-plane widths need no multiply: the kernel adds the input where a
+ * bit of the first plane is set and subtracts it (W2: twice it, a shift)
+ * where a bit of the second is, skipping a plane byte that is zero. The
+ * weight's scale is the channel's mult and shift, per output as for int8.
+ * Padded outputs have all-zero weights (nibbles or plane bits 0).
+ *
+ * ABI version 4 added the wfmt field at the end of evonet_layer (the
+ * low-bit formats); int8 layers are stored and computed as in version 3.
+ *
  * ABI version 3 replaced version 2's separate bias, mult and shift arrays by
  * the channel records and widened shift to [0, 31]; the weights and the
  * arithmetic are those of version 2. Version 2 (EVONET_GROUP 4 -> 8) had
@@ -69,7 +91,7 @@
 
 /* Version of the data layout below. An exported header states the version it
  * was made for, and refuses to compile against another (see export). */
-#define EVONET_ABI_VERSION 3
+#define EVONET_ABI_VERSION 4
 
 /* Outputs computed together per pass over the inputs; part of the layout. */
 #define EVONET_GROUP 8
@@ -91,13 +113,23 @@ typedef struct evonet_chan {
     uint16_t shift;
 } evonet_chan;
 
+/* Weight formats (evonet_layer.wfmt) and their bytes per input per group
+ * of EVONET_GROUP outputs. */
+#define EVONET_W8 0 /* int8 [-128, 127], stored u = w + 128: 8 bytes */
+#define EVONET_W4 1 /* int4 [-8, 7], nibbles: 4 bytes */
+#define EVONET_W2 2 /* int2 [-2, 1], two bit planes: 2 bytes */
+#define EVONET_WT 3 /* ternary [-1, 1], plus and minus planes: 2 bytes */
+#define EVONET_WFMT_BYTES(f) ((f) == EVONET_W8 ? 8 : (f) == EVONET_W4 ? 4 : 2)
+
 typedef struct evonet_layer {
-    /* u = w + 128, layout above; EVONET_PAD(n_out) * n_in entries. */
+    /* EVONET_PAD(n_out) / EVONET_GROUP * n_in * EVONET_WFMT_BYTES(wfmt)
+     * bytes, layouts above (int8: u = w + 128). */
     const uint8_t *w;
     /* EVONET_PAD(n_out) channel records, one per output. */
     const evonet_chan *chan;
     uint16_t n_in;  /* [1, 255] */
     uint16_t n_out; /* [1, 255]; the last layer's n_out is the output count */
+    uint16_t wfmt;  /* EVONET_W8 (0), EVONET_W4, EVONET_W2 or EVONET_WT */
 } evonet_layer;
 
 typedef struct evonet {

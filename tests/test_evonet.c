@@ -45,7 +45,7 @@ static void tnet_make(tnet *t, const unsigned *w, unsigned nl, gsl_rng *r, int w
             evonet_requant_from_scale(target / typical * (0.3 + gsl_rng_uniform(r)), &c[o].mult,
                                       &c[o].shift);
         }
-        t->L[l] = (evonet_layer){u, c, (uint16_t)ni, (uint16_t)no};
+        t->L[l] = (evonet_layer){u, c, (uint16_t)ni, (uint16_t)no, EVONET_W8};
         t->mem[l][0] = u, t->mem[l][1] = c;
     }
     t->net = (evonet){t->L, (uint16_t)nl};

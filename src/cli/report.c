@@ -196,15 +196,23 @@ static void section_config(FILE *o, const et_run *r)
     for (unsigned l = 0; l <= nl; l++)
         snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%u", l ? "-" : "",
                  sizes[l]);
+    static const char *const fmt_name[] = {"int8", "int4", "int2", "ternary"};
+    char wbits[96] = "";
+    for (unsigned l = 0; l < nl; l++) {
+        int f = et_config_wfmt(cfg, l);
+        if (cfg->n_wfmt > 1 || l == 0)
+            snprintf(wbits + strlen(wbits), sizeof wbits - strlen(wbits), "%s%s", l ? "-" : "",
+                     fmt_name[f & 3]);
+    }
     static const char *const requant[] = {"per layer", "per output channel"};
     static const char *const search[] = {"calibrated", "searched per layer",
                                          "searched per channel"};
     int sim = !strcmp(r->task.source, "sim");
     fprintf(o, "## Configuration\n\n| | |\n|---|---|\n");
     fprintf(o,
-            "| network | %s (inputs, hidden ReLU uint8 layers, int16 outputs); int%d weights, "
+            "| network | %s (inputs, hidden ReLU uint8 layers, int16 outputs); %s weights, "
             "requantization %s, scales %s |\n",
-            shape, cfg->weight_bits, requant[cfg->per_channel ? 1 : 0],
+            shape, wbits, requant[cfg->per_channel ? 1 : 0],
             search[cfg->scale_search >= 0 && cfg->scale_search < 3 ? cfg->scale_search : 0]);
     char race[96] = "", won[48] = "";
     if (cfg->starts > 1) {

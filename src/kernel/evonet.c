@@ -33,47 +33,180 @@ size_t evonet_scratch_bytes(const evonet *net)
     return EVONET_SCRATCH_BYTES(widest);
 }
 
-#ifdef __OPTIMIZE_SIZE__
+#if defined(__GNUC__)
+#define EVONET_NOINLINE __attribute__((noinline))
+#else
+#define EVONET_NOINLINE
+#endif
 
-/* The size-optimised kernel: one generic layer, loops everywhere. Same
- * integer steps, hence the same bits, as the fast one below. */
-static int32_t load_x(const void *x, int wide, unsigned i)
+/* The builds: the fast one (evonet_forward unrolled per layer kind, about
+ * 5.7 kB of Thumb code) and the compact one (one loop per weight format,
+ * under 1 kB). The compact one is taken at -Os or with -DEVONET_COMPACT,
+ * the fast one otherwise or with -DEVONET_FAST. Both give the same bits. */
+#if defined(EVONET_COMPACT) || (defined(__OPTIMIZE_SIZE__) && !defined(EVONET_FAST))
+#define EVONET_USE_COMPACT 1
+#else
+#define EVONET_USE_COMPACT 0
+#endif
+
+/* An input of a layer: int16 (layer 0) or uint8 (the activations before). */
+#define EVONET_X(i) (x16 ? (uint32_t)(int32_t)x16[i] : (uint32_t)x8[i])
+
+/* The MAC loops of one group of eight outputs over all n inputs, one per
+ * weight format. The accumulators come in and go back through acc, so each
+ * loop has the whole register file for its eight sums (a Cortex-M0 has 8
+ * low and 5 usable high registers). Accumulators are unsigned: partial sums
+ * may wrap on the way (int16 inputs), the final value is exact modulo 2^32
+ * and bounded by evonet_validate. */
+#if EVONET_USE_COMPACT
+EVONET_NOINLINE static void mac_w8(uint32_t *acc, const int16_t *x16, const uint8_t *x8, unsigned n,
+                                   const uint8_t *w)
 {
-    return wide ? ((const int16_t *)x)[i] : ((const uint8_t *)x)[i];
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t a4 = acc[4], a5 = acc[5], a6 = acc[6], a7 = acc[7];
+    for (unsigned i = 0; i < n; i++, w += 8) {
+        uint32_t v = EVONET_X(i);
+        a0 += v * w[0];
+        a1 += v * w[1];
+        a2 += v * w[2];
+        a3 += v * w[3];
+        a4 += v * w[4];
+        a5 += v * w[5];
+        a6 += v * w[6];
+        a7 += v * w[7];
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+    acc[4] = a4, acc[5] = a5, acc[6] = a6, acc[7] = a7;
 }
+#endif
+
+/* int4: a nibble is sign-extended by two shifts, then multiplied. */
+#define EVONET_LO4(b) ((uint32_t)((int32_t)((b) << 28) >> 28))
+#define EVONET_HI4(b) ((uint32_t)((int32_t)((b) << 24) >> 28))
+EVONET_NOINLINE static void mac_w4(uint32_t *acc, const int16_t *x16, const uint8_t *x8, unsigned n,
+                                   const uint8_t *w)
+{
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t a4 = acc[4], a5 = acc[5], a6 = acc[6], a7 = acc[7];
+    for (unsigned i = 0; i < n; i++, w += 4) {
+        uint32_t v = EVONET_X(i), b;
+        b = w[0];
+        a0 += v * EVONET_LO4(b);
+        a1 += v * EVONET_HI4(b);
+        b = w[1];
+        a2 += v * EVONET_LO4(b);
+        a3 += v * EVONET_HI4(b);
+        b = w[2];
+        a4 += v * EVONET_LO4(b);
+        a5 += v * EVONET_HI4(b);
+        b = w[3];
+        a6 += v * EVONET_LO4(b);
+        a7 += v * EVONET_HI4(b);
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+    acc[4] = a4, acc[5] = a5, acc[6] = a6, acc[7] = a7;
+}
+
+/* int2 and ternary, without a multiply: V is added where a bit of plane P
+ * is set and D (V, or 2V for int2) subtracted where a bit of plane M is;
+ * a zero plane byte (common: zero weights, and int2 weights >= 0) costs
+ * one test. */
+#define EVONET_PLANE(P, OP, D)                                                                     \
+    if (P) {                                                                                       \
+        if ((P)&1u)                                                                                \
+            a0 OP D;                                                                               \
+        if ((P)&2u)                                                                                \
+            a1 OP D;                                                                               \
+        if ((P)&4u)                                                                                \
+            a2 OP D;                                                                               \
+        if ((P)&8u)                                                                                \
+            a3 OP D;                                                                               \
+        if ((P)&16u)                                                                               \
+            a4 OP D;                                                                               \
+        if ((P)&32u)                                                                               \
+            a5 OP D;                                                                               \
+        if ((P)&64u)                                                                               \
+            a6 OP D;                                                                               \
+        if ((P)&128u)                                                                              \
+            a7 OP D;                                                                               \
+    }
+EVONET_NOINLINE static void mac_w2(uint32_t *acc, const int16_t *x16, const uint8_t *x8, unsigned n,
+                                   const uint8_t *w, unsigned neg_shift)
+{
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t a4 = acc[4], a5 = acc[5], a6 = acc[6], a7 = acc[7];
+    for (unsigned i = 0; i < n; i++, w += 2) {
+        uint32_t v = EVONET_X(i), p = w[0], m = w[1];
+        EVONET_PLANE(p, +=, v)
+        v <<= neg_shift;
+        EVONET_PLANE(m, -=, v)
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+    acc[4] = a4, acc[5] = a5, acc[6] = a6, acc[7] = a7;
+}
+
+/* One layer of any weight format (the compact build: every layer; the fast
+ * build: the low-bit layers). x16 (layer 0) or x8 is the input, o16 (last
+ * layer) or o8 the output. Returns the sum of the uint8 outputs, which a
+ * following int8 layer of the fast build needs for its weight offset. */
+static uint32_t layer_any(const evonet_layer *L, const int16_t *x16, const uint8_t *x8, uint8_t *o8,
+                          int16_t *o16)
+{
+    unsigned n = L->n_in, fmt = L->wfmt;
+    const uint8_t *w = L->w;
+    const evonet_chan *c = L->chan;
+    uint32_t corr = 0, sum = 0;
+#if EVONET_USE_COMPACT
+    /* int8 weights are stored as w + 128: the offset, once per layer. */
+    if (fmt == EVONET_W8)
+        for (unsigned i = 0; i < n; i++)
+            corr -= EVONET_X(i) << 7;
+#endif
+    for (unsigned o = 0; o < L->n_out; o += EVONET_GROUP, c += EVONET_GROUP) {
+        uint32_t a[EVONET_GROUP];
+        for (unsigned k = 0; k < EVONET_GROUP; k++)
+            a[k] = (uint32_t)c[k].bias + corr;
+#if EVONET_USE_COMPACT
+        if (fmt == EVONET_W8) {
+            mac_w8(a, x16, x8, n, w);
+            w += n * 8u;
+        } else
+#endif
+            if (fmt == EVONET_W4) {
+            mac_w4(a, x16, x8, n, w);
+            w += n * 4u;
+        } else {
+            mac_w2(a, x16, x8, n, w, fmt == EVONET_W2);
+            w += n * 2u;
+        }
+        for (unsigned k = 0; k < EVONET_GROUP && o + k < L->n_out; k++) {
+            int32_t y = requant((int32_t)a[k], c[k].mult, c[k].shift);
+            if (o16) {
+                o16[o + k] = (int16_t)(y < -32768 ? -32768 : y > 32767 ? 32767 : y);
+            } else {
+                y = y < 0 ? 0 : y > 255 ? 255 : y;
+                o8[o + k] = (uint8_t)y;
+                sum += (uint32_t)y;
+            }
+        }
+    }
+    return sum;
+}
+
+#if EVONET_USE_COMPACT
 
 void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t *scratch)
 {
     const evonet_layer *L = net->layers;
     size_t half = evonet_scratch_bytes(net) / 2u;
-    const void *x = in;
+    const int16_t *x16 = in;
+    const uint8_t *x8 = 0;
     for (unsigned l = 0; l < net->n_layers; l++, L++) {
-        int wide = l == 0, last = l + 1u == net->n_layers;
+        int last = l + 1u == net->n_layers;
         uint8_t *o8 = scratch + (l & 1u ? half : 0);
-        const uint8_t *w = L->w;
-        uint32_t corr = 0;
-        for (unsigned i = 0; i < L->n_in; i++)
-            corr -= (uint32_t)load_x(x, wide, i) << 7;
-        for (unsigned o = 0; o < L->n_out; o += EVONET_GROUP) {
-            uint32_t a[EVONET_GROUP];
-            for (unsigned k = 0; k < EVONET_GROUP; k++)
-                a[k] = (uint32_t)L->chan[o + k].bias + corr;
-            for (unsigned i = 0; i < L->n_in; i++) {
-                uint32_t v = (uint32_t)load_x(x, wide, i);
-                for (unsigned k = 0; k < EVONET_GROUP; k++)
-                    a[k] += v * *w++;
-            }
-            for (unsigned k = 0; k < EVONET_GROUP && o + k < L->n_out; k++) {
-                int32_t y = requant((int32_t)a[k], L->chan[o + k].mult, L->chan[o + k].shift);
-                int32_t lo = last ? -32768 : 0, hi = last ? 32767 : 255;
-                y = y < lo ? lo : y > hi ? hi : y;
-                if (last)
-                    out[o + k] = (int16_t)y;
-                else
-                    o8[o + k] = (uint8_t)y;
-            }
-        }
-        x = o8;
+        layer_any(L, x16, x8, last ? 0 : o8, last ? out : 0);
+        x16 = 0;
+        x8 = o8;
     }
 }
 
@@ -95,12 +228,6 @@ void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__thumb__) && !defined(__thumb2__)
 #pragma GCC optimize("no-tree-reassoc", "no-schedule-insns", "ira-region=one",                     \
                      "ira-algorithm=priority", "no-tree-pre", "no-tree-scev-cprop")
-#endif
-
-#if defined(__GNUC__)
-#define EVONET_NOINLINE __attribute__((noinline))
-#else
-#define EVONET_NOINLINE
 #endif
 
 /* ReLU to uint8. A non-positive accumulator gives 0 without the multiply
@@ -296,18 +423,28 @@ void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t 
     const evonet_layer *last = L + net->n_layers - 1;
     uint8_t *cur = scratch, *nxt = scratch + evonet_scratch_bytes(net) / 2u;
     /* Layer 0 sums its own inputs for the weight offset: corr is unused. */
-    if (L == last) {
-        first_last(L, in, 0, 0, out);
+    int32_t sx;
+    if (L->wfmt != EVONET_W8)
+        sx = (int32_t)layer_any(L, in, 0, L == last ? 0 : cur, L == last ? out : 0);
+    else if (L == last)
+        sx = first_last(L, in, 0, 0, out);
+    else
+        sx = first_hidden(L, in, 0, cur, 0);
+    if (L == last)
         return;
-    }
-    int32_t sx = first_hidden(L, in, 0, cur, 0);
     while (++L != last) {
         uint8_t *t = cur;
-        sx = next_hidden(L, cur, (uint32_t)(sx * -128), nxt, 0);
+        if (L->wfmt != EVONET_W8)
+            sx = (int32_t)layer_any(L, 0, cur, nxt, 0);
+        else
+            sx = next_hidden(L, cur, (uint32_t)(sx * -128), nxt, 0);
         cur = nxt;
         nxt = t;
     }
-    next_last(L, cur, (uint32_t)(sx * -128), 0, out);
+    if (L->wfmt != EVONET_W8)
+        layer_any(L, 0, cur, 0, out);
+    else
+        next_last(L, cur, (uint32_t)(sx * -128), 0, out);
 }
 
 #endif

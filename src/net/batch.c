@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evonet_check.h"
 #include "util.h"
 
 #define T ET_BATCH_TILE
@@ -36,11 +37,12 @@ void et_batch_ws_free(et_batch_ws *ws)
     free(ws);
 }
 
+/* Any weight format: the twin computes the exact integer sums, so each
+ * width's path is the int8 one with the layer's weights read through the
+ * one decoder of their storage (evonet_weight). */
 static inline int32_t weight(const evonet_layer *L, unsigned o, unsigned i)
 {
-    return (int32_t)
-               L->w[((size_t)(o / EVONET_GROUP) * L->n_in + i) * EVONET_GROUP + o % EVONET_GROUP] -
-           128;
+    return evonet_weight(L, o, i);
 }
 
 /* One layer over one tile: out[o][s] from in[i][s]. The same exact integer

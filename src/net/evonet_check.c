@@ -7,8 +7,48 @@
 
 static int64_t weight(const evonet_layer *L, unsigned o, unsigned i)
 {
-    unsigned g = o / EVONET_GROUP, k = o % EVONET_GROUP;
-    return (int64_t)L->w[((size_t)g * L->n_in + i) * EVONET_GROUP + k] - 128;
+    return evonet_weight(L, o, i);
+}
+
+void evonet_weight_put(uint8_t *w, unsigned fmt, unsigned n_in, unsigned o, unsigned i, int v)
+{
+    size_t gi = (size_t)(o / EVONET_GROUP) * n_in + i;
+    unsigned k = o % EVONET_GROUP;
+    switch (fmt) {
+    case EVONET_W8:
+        w[gi * EVONET_GROUP + k] = (uint8_t)(v + 128);
+        return;
+    case EVONET_W4: {
+        uint8_t *b = &w[gi * 4 + k / 2];
+        unsigned sh = 4 * (k & 1);
+        *b = (uint8_t)((*b & ~(15u << sh)) | (((unsigned)v & 15u) << sh));
+        return;
+    }
+    default: {
+        /* int2: bit 0 in the first plane, the sign bit (-2) in the second;
+         * ternary: +1 in the first, -1 in the second. */
+        int p = fmt == EVONET_W2 ? v & 1 : v > 0, m = v < 0;
+        uint8_t bit = (uint8_t)(1u << k);
+        w[gi * 2] = (uint8_t)(p ? w[gi * 2] | bit : w[gi * 2] & ~bit);
+        w[gi * 2 + 1] = (uint8_t)(m ? w[gi * 2 + 1] | bit : w[gi * 2 + 1] & ~bit);
+        return;
+    }
+    }
+}
+
+int evonet_wfmt_range(unsigned fmt, int *lo, int *hi)
+{
+    static const int r[4][3] = {{-128, 127, 8}, {-8, 7, 4}, {-2, 1, 2}, {-1, 1, 2}};
+    if (fmt > EVONET_WT)
+        return 0;
+    *lo = r[fmt][0];
+    *hi = r[fmt][1];
+    return r[fmt][2];
+}
+
+size_t evonet_weight_bytes(unsigned fmt, unsigned n_in, unsigned n_out)
+{
+    return (size_t)EVONET_PAD(n_out) / EVONET_GROUP * n_in * EVONET_WFMT_BYTES(fmt);
 }
 
 int64_t evonet_acc_bound(const evonet_layer *L, int first_layer, unsigned o)
@@ -39,6 +79,21 @@ int evonet_validate(const evonet *net, char *err, size_t n)
                      EVONET_MAX_WIDTH);
             return -1;
         }
+        if (L->wfmt > EVONET_WT) {
+            snprintf(err, n,
+                     "layer %u: weight format %u is not one of 0 (int8), 1 (int4), "
+                     "2 (int2), 3 (ternary)",
+                     l, L->wfmt);
+            return -1;
+        }
+        if (L->wfmt == EVONET_WT)
+            for (size_t b = 0; b < evonet_weight_bytes(EVONET_WT, L->n_in, L->n_out); b += 2)
+                if (L->w[b] & L->w[b + 1]) {
+                    snprintf(err, n,
+                             "layer %u: a ternary weight is both +1 and -1 (bytes %zu, %zu)", l, b,
+                             b + 1);
+                    return -1;
+                }
         if (l > 0 && L->n_in != net->layers[l - 1].n_out) {
             snprintf(err, n, "layer %u: %u inputs but layer %u has %u outputs", l, L->n_in, l - 1,
                      net->layers[l - 1].n_out);

@@ -69,6 +69,7 @@ et_fitness *et_fitness_alloc(const et_genome *g, const et_loss_spec *spec, doubl
     for (int t = 0; t < f->threads; t++) {
         ws *w = &f->w[t];
         w->net = et_net_alloc(g->sizes, g->n_layers);
+        et_net_set_wfmt_all(w->net, g);
         w->bws = et_batch_ws_alloc(EVONET_PAD(widest));
         w->H = et_malloc((size_t)f->nh * f->ld);
         w->Y = et_malloc(sizeof(int16_t) * f->n_out * f->ld);
@@ -293,16 +294,25 @@ static void fit_output(const et_fitness *f, ws *w, const et_data *d)
             for (unsigned i = 0; i < p; i++)
                 beta[i] = i == nh ? (double)w->R[nh * no + k] / (double)d->n : 0;
         }
-        /* Per-output scale: the largest weight becomes +-127. */
-        double amax = 0;
-        for (unsigned i = 0; i < nh; i++)
+        /* Per-output scale: the largest weight becomes +-127 (int4: +-7).
+         * On the int2 and ternary grids that would round most weights to
+         * zero, so there the step is the mean |weight| (BitNet b1.58's
+         * absmean rule) and the largest saturate. */
+        unsigned fmt = f->g->wfmt[l];
+        int lo = f->g->wlo[l], hi = f->g->whi[l];
+        double amax = 0, amean = 0;
+        for (unsigned i = 0; i < nh; i++) {
             amax = fabs(beta[i]) > amax ? fabs(beta[i]) : amax;
-        double scale = amax > 0 ? amax / 127.0 : 1.0 / 65536.0;
+            amean += fabs(beta[i]) / nh;
+        }
+        double top = fmt == EVONET_W8 ? 127.0 : fmt == EVONET_W4 ? 7.0 : 0;
+        double scale = top > 0 ? amax / top : amean;
+        scale = scale > 0 ? scale : 1.0 / 65536.0;
         et_net_set_scale(w->net, l, k, scale);
         double s = et_net_get_scale(w->net, l, k);
         for (unsigned i = 0; i < nh; i++) {
             double q = nearbyint(beta[i] / s);
-            et_net_set_w(w->net, l, k, i, q < -127 ? -127 : q > 127 ? 127 : (int)q);
+            et_net_set_w(w->net, l, k, i, q < lo ? lo : q > hi ? hi : (int)q);
         }
         /* The kernel floors; +0.5 output units makes that round-to-nearest. */
         double b = nearbyint((beta[nh] + 0.5) / s), lim = f->g->bias_lim[l];

@@ -23,7 +23,7 @@ et_net *et_net_alloc(const unsigned *sizes, unsigned n_layers)
         n->c[l] = et_malloc(po * sizeof(evonet_chan));
         for (unsigned o = 0; o < po; o++)
             n->c[l][o] = (evonet_chan){0, 1, 1};
-        n->L[l] = (evonet_layer){n->w[l], n->c[l], (uint16_t)ni, (uint16_t)sizes[l + 1]};
+        n->L[l] = (evonet_layer){n->w[l], n->c[l], (uint16_t)ni, (uint16_t)sizes[l + 1], EVONET_W8};
     }
     n->net = (evonet){n->L, (uint16_t)n_layers};
     return n;
@@ -46,22 +46,44 @@ void et_net_copy(et_net *d, const et_net *s)
         unsigned ni = s->sizes[l], po = EVONET_PAD(s->sizes[l + 1]);
         memcpy(d->w[l], s->w[l], (size_t)po * ni);
         memcpy(d->c[l], s->c[l], po * sizeof(evonet_chan));
+        d->L[l].wfmt = s->L[l].wfmt;
     }
-}
-
-static size_t widx(const et_net *n, unsigned l, unsigned o, unsigned i)
-{
-    return ((size_t)(o / EVONET_GROUP) * n->sizes[l] + i) * EVONET_GROUP + o % EVONET_GROUP;
 }
 
 void et_net_set_w(et_net *n, unsigned l, unsigned o, unsigned i, int w)
 {
-    n->w[l][widx(n, l, o, i)] = (uint8_t)(w + 128);
+    evonet_weight_put(n->w[l], n->L[l].wfmt, n->sizes[l], o, i, w);
 }
 
 int et_net_get_w(const et_net *n, unsigned l, unsigned o, unsigned i)
 {
-    return (int)n->w[l][widx(n, l, o, i)] - 128;
+    return evonet_weight(&n->L[l], o, i);
+}
+
+unsigned et_net_wfmt(const et_net *n, unsigned l)
+{
+    return n->L[l].wfmt;
+}
+
+void et_net_set_wfmt(et_net *n, unsigned l, unsigned fmt)
+{
+    unsigned ni = n->sizes[l], no = n->sizes[l + 1], po = EVONET_PAD(no);
+    int lo, hi;
+    if (fmt == n->L[l].wfmt || !evonet_wfmt_range(fmt, &lo, &hi))
+        return;
+    int *v = et_malloc(sizeof *v * (size_t)no * ni);
+    for (unsigned o = 0; o < no; o++)
+        for (unsigned i = 0; i < ni; i++) {
+            int x = et_net_get_w(n, l, o, i);
+            v[(size_t)o * ni + i] = x < lo ? lo : x > hi ? hi : x;
+        }
+    /* Zero weights everywhere (padding included), then the real ones. */
+    memset(n->w[l], fmt == EVONET_W8 ? 128 : 0, (size_t)po * ni);
+    n->L[l].wfmt = (uint16_t)fmt;
+    for (unsigned o = 0; o < no; o++)
+        for (unsigned i = 0; i < ni; i++)
+            et_net_set_w(n, l, o, i, v[(size_t)o * ni + i]);
+    free(v);
 }
 
 void et_net_set_bias(et_net *n, unsigned l, unsigned o, int32_t b)
@@ -85,7 +107,9 @@ double et_net_get_scale(const et_net *n, unsigned l, unsigned o)
 }
 
 /* Canonical layout, independent of the kernel's storage (which may change
- * with its ABI version): u32 n_layers, u32 sizes[n_layers + 1], then per
+ * with its ABI version): u32 n_layers, u32 sizes[n_layers + 1] (bits 16-23
+ * of sizes[l + 1] hold layer l's weight format, 0 for int8, so that an
+ * int8 network's record is that of ABI version 3), then per
  * layer the weights as int8 in [o][i] order, biases (i32 LE), mults (u16 LE)
  * and shifts (u8) of the n_out real outputs. */
 size_t et_net_bytes(const et_net *n)
@@ -102,7 +126,7 @@ void et_net_write(const et_net *n, unsigned char *p)
 {
     et_put_le(&p, n->n_layers, 4);
     for (unsigned l = 0; l <= n->n_layers; l++)
-        et_put_le(&p, n->sizes[l], 4);
+        et_put_le(&p, n->sizes[l] | (l ? (uint32_t)n->L[l - 1].wfmt << 16 : 0), 4);
     for (unsigned l = 0; l < n->n_layers; l++) {
         unsigned ni = n->sizes[l], no = n->sizes[l + 1];
         for (unsigned o = 0; o < no; o++)
@@ -132,15 +156,21 @@ et_net *et_net_read(const unsigned char *p, size_t len, char *err, size_t errlen
         snprintf(err, errlen, "network record has %u layers", nl);
         return NULL;
     }
-    unsigned sizes[EVONET_MAX_LAYERS + 1];
+    unsigned sizes[EVONET_MAX_LAYERS + 1], fmt[EVONET_MAX_LAYERS + 1];
     for (unsigned l = 0; l <= nl; l++) {
-        sizes[l] = (uint32_t)et_get_le(&p, 4);
-        if (sizes[l] < 1 || sizes[l] > EVONET_MAX_WIDTH) {
-            snprintf(err, errlen, "network record: layer width %u", sizes[l]);
+        uint32_t word = (uint32_t)et_get_le(&p, 4);
+        sizes[l] = word & 0xffffu;
+        fmt[l] = word >> 16;
+        if (sizes[l] < 1 || sizes[l] > EVONET_MAX_WIDTH || fmt[l] > EVONET_WT ||
+            (l == 0 && fmt[l])) {
+            snprintf(err, errlen, "network record: layer width %u, weight format %u", sizes[l],
+                     fmt[l]);
             return NULL;
         }
     }
     et_net *n = et_net_alloc(sizes, nl);
+    for (unsigned l = 0; l < nl; l++)
+        et_net_set_wfmt(n, l, fmt[l + 1]);
     if (et_net_bytes(n) != len) {
         snprintf(err, errlen, "network record has %zu bytes, expected %zu", len, et_net_bytes(n));
         et_net_free(n);
@@ -148,9 +178,18 @@ et_net *et_net_read(const unsigned char *p, size_t len, char *err, size_t errlen
     }
     for (unsigned l = 0; l < nl; l++) {
         unsigned ni = sizes[l], no = sizes[l + 1];
+        int lo, hi;
+        evonet_wfmt_range(fmt[l + 1], &lo, &hi);
         for (unsigned o = 0; o < no; o++)
-            for (unsigned i = 0; i < ni; i++)
-                et_net_set_w(n, l, o, i, (int8_t)*p++);
+            for (unsigned i = 0; i < ni; i++, p++) {
+                if ((int8_t)*p < lo || (int8_t)*p > hi) {
+                    snprintf(err, errlen, "network record: weight %d outside [%d, %d]", (int8_t)*p,
+                             lo, hi);
+                    et_net_free(n);
+                    return NULL;
+                }
+                et_net_set_w(n, l, o, i, (int8_t)*p);
+            }
         for (unsigned o = 0; o < no; o++)
             n->c[l][o].bias = (int32_t)(uint32_t)et_get_le(&p, 4);
         for (unsigned o = 0; o < no; o++, p += 2)
@@ -185,6 +224,8 @@ et_genome *et_genome_alloc(const unsigned *sizes, unsigned n_layers, int ridge_o
         for (unsigned o = 0; o < no; o++)
             g->base_scale[l][o] = 1.0 / 1024.0;
         g->bias_unit[l] = 1.0;
+        g->wlo[l] = -127;
+        g->whi[l] = 127;
         g->bias_lim[l] = (double)EVONET_ACC_LIMIT - ni * 127.0 * (l == 0 ? 32768.0 : 255.0);
         if (l >= g->n_search)
             continue;
@@ -223,18 +264,41 @@ void et_genome_init(const et_genome *g, uint64_t seed, double w_sd, double *x0)
     et_rng_key(r, seed, ET_STREAM_INIT, 0);
     for (size_t k = 0; k < g->dim; k++)
         x0[k] = 0;
-    for (unsigned l = 0; l < g->n_search; l++)
+    for (unsigned l = 0; l < g->n_search; l++) {
+        /* w_sd is in int8 steps; a coarser grid starts as spread over its
+         * few levels as int8 is over its (15 of 127: about 2.5 int4 steps,
+         * 0.83 int2 or ternary steps, so that about a third of ternary
+         * weights start at zero). */
+        double sd = g->wfmt[l] == EVONET_W4 ? w_sd / 6.0 : g->wfmt[l] ? w_sd / 18.0 : w_sd;
+        double lim = g->wfmt[l] ? g->whi[l] + 0.49 : 120;
         for (size_t k = 0; k < (size_t)g->sizes[l] * g->sizes[l + 1]; k++) {
-            double v = gsl_ran_gaussian_ziggurat(r, w_sd);
-            x0[g->off_w[l] + k] = v < -120 ? -120 : v > 120 ? 120 : v;
+            double v = gsl_ran_gaussian_ziggurat(r, sd);
+            x0[g->off_w[l] + k] = v < -lim ? -lim : v > lim ? lim : v;
         }
+    }
     gsl_rng_free(r);
 }
 
-static int clamp_w(double v)
+static int clamp_w(double v, int lo, int hi)
 {
     double r = nearbyint(v);
-    return r < -127 ? -127 : r > 127 ? 127 : (int)r;
+    return r < lo ? lo : r > hi ? hi : (int)r;
+}
+
+void et_genome_set_wfmt(et_genome *g, const unsigned *wfmt)
+{
+    for (unsigned l = 0; l < g->n_layers; l++) {
+        g->wfmt[l] = wfmt[l];
+        evonet_wfmt_range(wfmt[l], &g->wlo[l], &g->whi[l]);
+        if (wfmt[l] == EVONET_W8) /* symmetric, as ever: -128 is never decoded */
+            g->wlo[l] = -127;
+    }
+}
+
+void et_net_set_wfmt_all(et_net *n, const et_genome *g)
+{
+    for (unsigned l = 0; l < g->n_layers; l++)
+        et_net_set_wfmt(n, l, g->wfmt[l]);
 }
 
 void et_genome_decode(const et_genome *g, const double *x, et_net *net)
@@ -246,7 +310,7 @@ void et_genome_decode(const et_genome *g, const double *x, et_net *net)
         double blim = g->bias_lim[l];
         for (unsigned o = 0; o < no; o++) {
             for (unsigned i = 0; i < ni; i++)
-                et_net_set_w(net, l, o, i, clamp_w(xw[(size_t)o * ni + i]));
+                et_net_set_w(net, l, o, i, clamp_w(xw[(size_t)o * ni + i], g->wlo[l], g->whi[l]));
             double b = nearbyint(xb[o] * g->bias_unit[l]);
             et_net_set_bias(net, l, o, (int32_t)(b < -blim ? -blim : b > blim ? blim : b));
             double e = g->scale_genes == 1 ? xs[0] : g->scale_genes == 2 ? xs[o] : 0;

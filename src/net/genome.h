@@ -4,6 +4,7 @@
  * searched layers (every hidden layer; the output layer too unless it is
  * fitted by ridge regression per candidate):
  *   weights  n_out * n_in, one unit = one weight step: w = clamp(round(g), -127, 127)
+ *            (int4, int2, ternary layers: clamped to [-8, 7], [-2, 1], [-1, 1])
  *   biases   n_out, one unit = bias_unit[l] accumulator steps: b = round(g * bias_unit[l])
  *   scales   with scale search, 1 (per layer) or n_out (per channel) log2
  *            genes: scale = base_scale * 2^(g / 8), 8 units per octave
@@ -33,9 +34,15 @@ typedef struct et_net {
 
 et_net *et_net_alloc(const unsigned *sizes, unsigned n_layers);
 void et_net_free(et_net *n);
-void et_net_copy(et_net *dst, const et_net *src);                        /* same shape */
-void et_net_set_w(et_net *n, unsigned l, unsigned o, unsigned i, int w); /* w in [-128, 127] */
+void et_net_copy(et_net *dst, const et_net *src); /* same shape */
+/* w in the layer's weight format's range (evonet_wfmt_range: [-128, 127]
+ * for int8, the default). */
+void et_net_set_w(et_net *n, unsigned l, unsigned o, unsigned i, int w);
 int et_net_get_w(const et_net *n, unsigned l, unsigned o, unsigned i);
+/* Layer l's weight format (EVONET_W8 ...); setting it converts the layer's
+ * weights, clamped to the new format's range. */
+unsigned et_net_wfmt(const et_net *n, unsigned l);
+void et_net_set_wfmt(et_net *n, unsigned l, unsigned fmt);
 /* Bias of output o, in accumulator steps ([-2^30, 2^30] for a valid net). */
 void et_net_set_bias(et_net *n, unsigned l, unsigned o, int32_t b);
 int32_t et_net_bias(const et_net *n, unsigned l, unsigned o);
@@ -60,6 +67,10 @@ typedef struct et_genome {
      * whatever the weights (+-127) and inputs: 2^30 - n_in * 127 * max|x|. */
     double bias_lim[EVONET_MAX_LAYERS];
     double *base_scale[EVONET_MAX_LAYERS]; /* per output channel */
+    /* Weight format per layer (EVONET_W8 unless et_genome_set_wfmt) and
+     * the integer grid's ends [wlo, whi] that decoding clamps to. */
+    unsigned wfmt[EVONET_MAX_LAYERS];
+    int wlo[EVONET_MAX_LAYERS], whi[EVONET_MAX_LAYERS];
 } et_genome;
 
 /* ridge_output: the last layer is fitted per candidate, not searched.
@@ -68,6 +79,11 @@ typedef struct et_genome {
 et_genome *et_genome_alloc(const unsigned *sizes, unsigned n_layers, int ridge_output,
                            int scale_genes, char *err, size_t errlen);
 void et_genome_free(et_genome *g);
+/* Weight formats of every layer (n_layers values, EVONET_W8 ... EVONET_WT);
+ * the genome's weight grid is then the format's integers. */
+void et_genome_set_wfmt(et_genome *g, const unsigned *wfmt);
+/* Gives every layer of n the genome's weight format. */
+void et_net_set_wfmt_all(et_net *n, const et_genome *g);
 
 /* 1 for weight coordinates (integer grid); `other` for biases and scale
  * genes: 0 leaves them continuous, a positive value gives them a pseudo-grid

@@ -181,8 +181,10 @@ static int move(et_polisher *w, const et_net *src, et_net *dst, uint64_t c, int 
                     input_means(w, src, l);
                 b -= dir * (double)w->mean[l][i];
             }
-            int wt = et_net_get_w(src, l, o, i) + dir;
-            if (wt < -127 || wt > 127)
+            int wt = et_net_get_w(src, l, o, i) + dir, lo, hi;
+            /* One step on the layer's own grid; int8 stays symmetric. */
+            evonet_wfmt_range(et_net_wfmt(src, l), &lo, &hi);
+            if (wt < (lo == -128 ? -127 : lo) || wt > hi)
                 return 0;
             et_net_set_w(dst, l, o, i, wt);
         }

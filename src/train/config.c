@@ -15,7 +15,17 @@
 /* Lines longer than this are refused rather than silently split by inih. */
 #define ET_INI_MAX_LINE 190
 
-typedef enum { T_INT, T_LONG, T_U64, T_DOUBLE, T_STRING, T_INTLIST, T_CHOICE, T_DOUBLE3 } key_type;
+typedef enum {
+    T_INT,
+    T_LONG,
+    T_U64,
+    T_DOUBLE,
+    T_STRING,
+    T_INTLIST,
+    T_CHOICE,
+    T_DOUBLE3,
+    T_WBITS
+} key_type;
 
 /* The one schema table for the trainer's keys: section, key, type, default,
  * range (or the allowed words of a choice), and the line of documentation that
@@ -39,8 +49,9 @@ static const key_spec schema[] = {
     {"run", "threads", T_INT, F(threads), "0", 0, 256, NULL, "OpenMP threads (0: all cores)"},
     {"network", "hidden", T_INTLIST, F(hidden), "16 16", 1, 255, NULL,
      "hidden layer widths, space-separated (1 to 7 layers)"},
-    {"network", "weight_bits", T_INT, F(weight_bits), "8", 8, 8, NULL,
-     "bits per weight (8; 2-4 are planned)"},
+    {"network", "weight_bits", T_WBITS, F(wfmt), "8", 0, 0, "8 4 2 ternary",
+     "weights per layer: 8, 4 or 2 bits or ternary (-1, 0, +1), one for every layer or one "
+     "per layer, output layer last"},
     {"network", "requant", T_CHOICE, F(per_channel), "channel", 0, 0, "layer channel",
      "requantization per layer or per output channel"},
     {"network", "scale_search", T_CHOICE, F(scale_search), "none", 0, 0, "none layer channel",
@@ -221,6 +232,34 @@ static int set_value(et_config *cfg, const key_spec *k, const char *v, char *err
         cfg->n_hidden_layers = cnt;
         return 0;
     }
+    case T_WBITS: {
+        /* The words in the order of the formats: 8 is EVONET_W8 (0). */
+        static const char *const words[] = {"8", "4", "2", "ternary"};
+        int tmp[EVONET_MAX_LAYERS], cnt = 0;
+        char *dup = et_strdup(v), *save = NULL;
+        for (char *t = strtok_r(dup, " ,\t", &save); t; t = strtok_r(NULL, " ,\t", &save)) {
+            int f = -1;
+            for (int w = 0; w < 4; w++)
+                f = strcmp(t, words[w]) ? f : w;
+            if (f < 0 || cnt == EVONET_MAX_LAYERS) {
+                snprintf(err, n,
+                         f < 0 ? "%s: '%s' is not one of 8, 4, 2, ternary"
+                               : "%s: '%s': more values than layers (at most %d)",
+                         k->key, t, EVONET_MAX_LAYERS);
+                free(dup);
+                return -1;
+            }
+            tmp[cnt++] = f;
+        }
+        free(dup);
+        if (cnt == 0) {
+            snprintf(err, n, "%s: empty list", k->key);
+            return -1;
+        }
+        memcpy(base + k->off, tmp, sizeof tmp);
+        cfg->n_wfmt = cnt;
+        return 0;
+    }
     case T_DOUBLE3: {
         double tmp[3];
         int cnt = 0, bad = 0;
@@ -339,6 +378,8 @@ static int handler(void *user, const char *section, const char *key, const char 
                 fail(p, m);
                 return 0;
             }
+            if (schema[i].type == T_WBITS)
+                p->cfg->wfmt_line = p->line;
             return 1;
         }
         snprintf(m, sizeof m, "unknown key '%s' in [%s]", key, section);
@@ -401,6 +442,24 @@ int et_config_load(const char *path, et_config *cfg)
     }
     if (empty) {
         et_error(path, 0, "empty configuration file");
+        return -1;
+    }
+    int n_layers = cfg->n_hidden_layers + 1;
+    if (cfg->n_wfmt != 1 && cfg->n_wfmt != n_layers) {
+        et_error(path, cfg->wfmt_line,
+                 "weight_bits: %d values for %d layers (%d hidden and the output); give one "
+                 "for every layer or one per layer",
+                 cfg->n_wfmt, n_layers, cfg->n_hidden_layers);
+        return -1;
+    }
+    int low_bit = 0;
+    for (int l = 0; l < n_layers; l++)
+        low_bit |= et_config_wfmt(cfg, (unsigned)l) != EVONET_W8;
+    if (strcmp(cfg->init, "none") && low_bit) {
+        et_error(path, cfg->wfmt_line,
+                 "weight_bits: a warm start (init = %s) needs 8-bit weights (its weights are "
+                 "int8 steps)",
+                 cfg->init);
         return -1;
     }
     long line = 0;
@@ -468,6 +527,16 @@ static void dump_value(const et_config *cfg, const key_spec *k, FILE *out)
         for (int i = 0; i < cfg->n_hidden_layers; i++)
             fprintf(out, "%s%d", i ? " " : "", ((const int *)(base + k->off))[i]);
         break;
+    case T_WBITS:
+        for (int i = 0; i < cfg->n_wfmt; i++) {
+            int f = ((const int *)(base + k->off))[i];
+            fprintf(out, "%s%s", i ? " " : "",
+                    f == EVONET_WT   ? "ternary"
+                    : f == EVONET_W2 ? "2"
+                    : f == EVONET_W4 ? "4"
+                                     : "8");
+        }
+        break;
     case T_DOUBLE3: {
         const double *v = (const double *)(base + k->off);
         fprintf(out, "%.17g %.17g %.17g", v[0], v[1], v[2]);
@@ -527,8 +596,8 @@ void et_config_doc(FILE *out)
     for (size_t i = 0; i < N_SCHEMA; i++) {
         const key_spec *k = &schema[i];
         fprintf(out, "[%s] %s = %s\n    %s", k->section, k->key, k->def, k->doc);
-        if (k->type == T_CHOICE)
-            fprintf(out, " (one of: %s)", k->choices);
+        if (k->type == T_CHOICE || k->type == T_WBITS)
+            fprintf(out, " (%s: %s)", k->type == T_CHOICE ? "one of" : "each one of", k->choices);
         else if (k->type == T_INT || k->type == T_LONG || k->type == T_INTLIST)
             fprintf(out, " (range %.0f to %.0f)", k->lo, k->hi);
         else if (k->type == T_DOUBLE || k->type == T_DOUBLE3)
@@ -601,4 +670,9 @@ int et_config_diff(const char *a, const char *b, int strict, char *what, size_t 
 {
     int rc = diff_lines(a, b, 1, strict, what, n);
     return rc != ET_CONFIG_SAME ? rc : diff_lines(b, a, 0, strict, what, n);
+}
+
+int et_config_wfmt(const et_config *cfg, unsigned l)
+{
+    return cfg->n_wfmt > 1 && l < (unsigned)cfg->n_wfmt ? cfg->wfmt[l] : cfg->wfmt[0];
 }

@@ -57,9 +57,11 @@ typedef struct et_config {
     /* [network] */
     int n_hidden_layers;
     int hidden[ET_MAX_HIDDEN];
-    int weight_bits;
-    int per_channel;  /* 1: requantization per output channel, 0: per layer */
-    int scale_search; /* 0 calibrated, 1 searched per layer, 2 per channel */
+    int wfmt[EVONET_MAX_LAYERS]; /* weight_bits: EVONET_W8 ... EVONET_WT */
+    int n_wfmt;                  /* 1 (every layer) or the layer count */
+    long wfmt_line;              /* where weight_bits was given, 0 if not */
+    int per_channel;             /* 1: requantization per output channel, 0: per layer */
+    int scale_search;            /* 0 calibrated, 1 searched per layer, 2 per channel */
     /* [train], [optimizer]: see the schema table in config.c */
     char *algo;
     int lambda;
@@ -101,6 +103,8 @@ typedef struct et_config {
 /* 0 ok; -1 on any error (already reported). cfg is valid to free either way. */
 int et_config_load(const char *path, et_config *cfg);
 void et_config_free(et_config *cfg);
+/* Layer l's weight format (EVONET_W8 ... EVONET_WT) from weight_bits. */
+int et_config_wfmt(const et_config *cfg, unsigned l);
 /* [target NAME] and [group NAME] (config_task.c): 1 if section is one of
  * them and the key was taken, 0 if the section is not theirs, -1 with a
  * message in err. The dump writes them back as given. */

@@ -51,6 +51,12 @@ static void emit_chan(FILE *o, const char *decl, const evonet_chan *c, size_t n)
     fprintf(o, "\n};\n");
 }
 
+/* Per weight format (evonet.h): its macro and how its bytes read. */
+static const char *const wfmt_name[] = {"EVONET_W8", "EVONET_W4", "EVONET_W2", "EVONET_WT"};
+static const char *const wfmt_doc[] = {"stored as w + 128", "int4, two per byte (low nibble first)",
+                                       "int2 as two bit planes (+1, -2) per input and group",
+                                       "ternary as two bit planes (+1, -1) per input and group"};
+
 /* Long on purpose: it writes the header top to bottom, in the order its
  * reader meets it (provenance, guard, sizes, arrays, self-test). */
 int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
@@ -103,20 +109,18 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
     for (unsigned l = 0; l < nl; l++) {
         const evonet_layer *L = &net->layers[l];
         size_t po = (size_t)EVONET_PAD(L->n_out);
-        fprintf(o,
-                "/* layer %u: %u -> %u; weights stored as w + 128, channels as {bias, mult, "
-                "shift} */\n",
-                l, L->n_in, L->n_out);
+        fprintf(o, "/* layer %u: %u -> %u; weights %s, channels as {bias, mult, shift} */\n", l,
+                L->n_in, L->n_out, wfmt_doc[L->wfmt]);
         snprintf(decl, sizeof decl, "static const uint8_t %s_w%u", nm, l);
-        emit_u8(o, decl, L->w, po * L->n_in);
+        emit_u8(o, decl, L->w, evonet_weight_bytes(L->wfmt, L->n_in, L->n_out));
         snprintf(decl, sizeof decl, "static const evonet_chan %s_c%u", nm, l);
         emit_chan(o, decl, L->chan, po);
         fputc('\n', o);
     }
     fprintf(o, "static const evonet_layer %s_layers[%u] = {\n", nm, nl);
     for (unsigned l = 0; l < nl; l++)
-        fprintf(o, "    {%s_w%u, %s_c%u, %u, %u},\n", nm, l, nm, l, net->layers[l].n_in,
-                net->layers[l].n_out);
+        fprintf(o, "    {%s_w%u, %s_c%u, %u, %u, %s},\n", nm, l, nm, l, net->layers[l].n_in,
+                net->layers[l].n_out, wfmt_name[net->layers[l].wfmt]);
     fprintf(o, "};\nstatic const evonet %s_net = {%s_layers, %u};\n\n", nm, nm, nl);
 
     if (info->n_tests) {

@@ -16,6 +16,15 @@
 #include "trainer.h"
 #include "warmstart.h"
 
+/* The genome's weight formats, from weight_bits. */
+static void genome_wfmt(et_genome *g, const et_config *cfg)
+{
+    unsigned f[EVONET_MAX_LAYERS];
+    for (unsigned l = 0; l < g->n_layers; l++)
+        f[l] = (unsigned)et_config_wfmt(cfg, l);
+    et_genome_set_wfmt(g, f);
+}
+
 static char *dump_string(const et_config *cfg)
 {
     char *buf = NULL;
@@ -100,6 +109,7 @@ static int check_search(trainer *t)
         et_error(t->cfg.path, 0, "[network] %s", err);
         return -1;
     }
+    genome_wfmt(g, &t->cfg);
     /* A halving before a start's first validation would judge it on
      * nothing. */
     if (t->cfg.starts > 1 && t->cfg.halving_generations < t->cfg.valid_every) {
@@ -298,6 +308,7 @@ static int setup_starts(trainer *t, const et_data *cal, size_t *cap_out)
                 rc = -1;
                 break;
             }
+            genome_wfmt(t->gs[j], &t->cfg);
             t->gs[j]->per_layer = t->g->per_layer;
             if (t->resume) {
                 /* the calibration comes back with the checkpoint */
@@ -338,6 +349,7 @@ int tr_setup_search(trainer *t)
         et_genome_alloc(t->sizes, t->nl, t->cfg.ridge_output, t->cfg.scale_search, err, sizeof err);
     if (!t->g)
         return -1; /* check_search tried the same */
+    genome_wfmt(t->g, &t->cfg);
     t->g->per_layer = !t->cfg.per_channel;
     size_t dim = t->g->dim;
 
@@ -369,8 +381,12 @@ int tr_setup_search(trainer *t)
             t->pool_ts[k * no + i] = t->pool.T[i * P + k];
     t->best = et_net_alloc(t->sizes, t->nl);
     t->polished = et_net_alloc(t->sizes, t->nl);
-    for (int j = 0; j < t->cfg.starts; j++)
+    for (int j = 0; j < t->cfg.starts; j++) {
         t->cur[j] = et_net_alloc(t->sizes, t->nl);
+        et_net_set_wfmt_all(t->cur[j], t->g);
+    }
+    et_net_set_wfmt_all(t->best, t->g);
+    et_net_set_wfmt_all(t->polished, t->g);
     t->best_x = et_calloc(dim, sizeof(double));
     t->x0 = et_calloc(dim, sizeof(double));
     et_data cal = et_samples_data(&t->pool);

@@ -1,10 +1,15 @@
-/* The Cortex-M0 test image: runs an exported network over the test vectors and
- * prints every output over semihosting, one line per vector, for the host to
- * compare bit for bit; also times one inference between two markers for the
- * m0cycles plugin (make bench-m0). */
+/* The Cortex-M0 test image: runs the exported networks (one per weight
+ * format: int8, int4, int2, ternary) over the test vectors and prints every
+ * output over semihosting, one line per vector, network by network, for the
+ * host to compare bit for bit; also times one inference of each network
+ * between two markers for the m0cycles plugin (make bench-m0: regions 0 to
+ * 3 in that order). */
 #include <stdint.h>
 
 #include "fixture_net.h"
+#include "fixture_w2.h"
+#include "fixture_w4.h"
+#include "fixture_wt.h"
 #include "fw.h"
 #include "vectors.h"
 
@@ -44,28 +49,36 @@ static char *put_int(char *p, int v)
     return p;
 }
 
+typedef void (*infer_fn)(const int16_t in[], int16_t out[]);
+
 int main(void)
 {
+    static const infer_fn nets[] = {fixture_net_infer, fixture_w4_infer, fixture_w2_infer,
+                                    fixture_wt_infer};
     int16_t out[FIXTURE_NET_N_OUT];
     char line[FIXTURE_NET_N_OUT * 8 + 2];
 
-    bench_begin();
-    fixture_net_infer(fw_vectors[FW_BENCH_VECTOR], out);
-    bench_end();
-
-    int st = fixture_net_selftest();
-    for (unsigned t = 0; t < FW_N_VECTORS; t++) {
-        fixture_net_infer(fw_vectors[t], out);
-        char *p = line;
-        for (unsigned k = 0; k < FIXTURE_NET_N_OUT; k++) {
-            if (k)
-                *p++ = ' ';
-            p = put_int(p, out[k]);
-        }
-        *p++ = '\n';
-        *p = '\0';
-        fw_puts(line);
+    for (unsigned n = 0; n < sizeof nets / sizeof nets[0]; n++) {
+        bench_begin();
+        nets[n](fw_vectors[FW_BENCH_VECTOR], out);
+        bench_end();
     }
+
+    int st = fixture_net_selftest() | fixture_w4_selftest() | fixture_w2_selftest() |
+             fixture_wt_selftest();
+    for (unsigned n = 0; n < sizeof nets / sizeof nets[0]; n++)
+        for (unsigned t = 0; t < FW_N_VECTORS; t++) {
+            nets[n](fw_vectors[t], out);
+            char *p = line;
+            for (unsigned k = 0; k < FIXTURE_NET_N_OUT; k++) {
+                if (k)
+                    *p++ = ' ';
+                p = put_int(p, out[k]);
+            }
+            *p++ = '\n';
+            *p = '\0';
+            fw_puts(line);
+        }
     if (st != 0) {
         fw_puts("SELFTEST FAILED\n");
         return 1;

@@ -5,8 +5,8 @@
 
 #include "evonet.h"
 
-#if !defined(EVONET_ABI_VERSION) || EVONET_ABI_VERSION != 3 || EVONET_GROUP != 8
-#error "pose_net.h needs the evonet kernel with ABI version 3 (evotrain kernel -o DIR)"
+#if !defined(EVONET_ABI_VERSION) || EVONET_ABI_VERSION != 4 || EVONET_GROUP != 8
+#error "pose_net.h needs the evonet kernel with ABI version 4 (evotrain kernel -o DIR)"
 #endif
 
 #define POSE_NET_N_IN 18
@@ -56,9 +56,9 @@ static const evonet_chan pose_net_c2[8] = {
 };
 
 static const evonet_layer pose_net_layers[3] = {
-    {pose_net_w0, pose_net_c0, 18, 8},
-    {pose_net_w1, pose_net_c1, 8, 8},
-    {pose_net_w2, pose_net_c2, 8, 6},
+    {pose_net_w0, pose_net_c0, 18, 8, EVONET_W8},
+    {pose_net_w1, pose_net_c1, 8, 8, EVONET_W8},
+    {pose_net_w2, pose_net_c2, 8, 6, EVONET_W8},
 };
 static const evonet pose_net_net = {pose_net_layers, 3};
 
