@@ -1,4 +1,5 @@
 /* The batched host kernel gives exactly evonet_forward's outputs. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,6 +49,32 @@ static void tnet_free(tnet *t)
             free(t->mem[l][k]);
 }
 
+/* Every layer of t in weight format fmt (> 0): int8 weights divided by div
+ * and clamped, the scales grown by div. The batched twin reads any format
+ * through evonet_weight, so this proves its path for each width. */
+static void tnet_to_fmt(tnet *t, unsigned nl, unsigned fmt, int div)
+{
+    int lo, hi;
+    evonet_wfmt_range(fmt, &lo, &hi);
+    for (unsigned l = 0; l < nl; l++) {
+        evonet_layer *L = &t->L[l];
+        uint8_t *w = calloc(evonet_weight_bytes(fmt, L->n_in, L->n_out), 1);
+        for (unsigned o = 0; o < L->n_out; o++)
+            for (unsigned i = 0; i < L->n_in; i++) {
+                int v = evonet_weight(L, o, i) / div;
+                evonet_weight_put(w, fmt, L->n_in, o, i, v < lo ? lo : v > hi ? hi : v);
+            }
+        evonet_chan *c = t->mem[l][1];
+        for (unsigned o = 0; o < L->n_out; o++)
+            evonet_requant_from_scale(ldexp(c[o].mult, -(16 + c[o].shift)) * div, &c[o].mult,
+                                      &c[o].shift);
+        free(t->mem[l][0]);
+        t->mem[l][0] = w;
+        L->w = w;
+        L->wfmt = (uint16_t)fmt;
+    }
+}
+
 static void check_batch_matches_kernel(void)
 {
     static const unsigned shapes[][5] = {
@@ -56,9 +83,15 @@ static void check_batch_matches_kernel(void)
     gsl_rng *r = et_rng_alloc();
     et_rng_key(r, 7, 910, 0);
     long compared = 0, saturated = 0;
-    for (size_t k = 0; k < sizeof layers / sizeof layers[0]; k++) {
+    static const int div[] = {1, 15, 50, 96};
+    /* Each shape with int8 weights, then again as int4, int2, ternary. */
+    for (size_t kf = 0; kf < 4 * (sizeof layers / sizeof layers[0]); kf++) {
+        size_t k = kf % (sizeof layers / sizeof layers[0]);
+        unsigned fmt = (unsigned)(kf / (sizeof layers / sizeof layers[0]));
         tnet t;
         tnet_make(&t, shapes[k], layers[k], r);
+        if (fmt)
+            tnet_to_fmt(&t, layers[k], fmt, div[fmt]);
         char err[256];
         if (evonet_validate(&t.net, err, sizeof err))
             fail_msg("%s", err);
@@ -99,8 +132,8 @@ static void check_batch_matches_kernel(void)
             evonet_forward(&t.net, x, y, scratch);
             for (unsigned o = 0; o < no; o++) {
                 if (y[o] != Y[o * ld + s])
-                    fail_msg("shape %zu sample %zu out %u: kernel %d batch %d", k, s, o, y[o],
-                             Y[o * ld + s]);
+                    fail_msg("shape %zu format %u sample %zu out %u: kernel %d batch %d", k, fmt, s,
+                             o, y[o], Y[o * ld + s]);
                 saturated += y[o] == 32767 || y[o] == -32768;
                 compared++;
             }

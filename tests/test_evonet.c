@@ -135,6 +135,95 @@ static void test_forward_matches_reference(void **state)
     gsl_rng_free(r);
 }
 
+/* Layer l of t in format fmt: its int8 weights divided by div, clamped to
+ * the format's range and packed; the scale grows by div so that the
+ * activations keep their spread. */
+static void tnet_lowbit(tnet *t, unsigned l, unsigned fmt, int div)
+{
+    evonet_layer *L = &t->L[l];
+    unsigned ni = L->n_in, no = L->n_out;
+    int lo, hi;
+    assert_int_not_equal(evonet_wfmt_range(fmt, &lo, &hi), 0);
+    size_t nb = evonet_weight_bytes(fmt, ni, no);
+    uint8_t *w = calloc(nb, 1);
+    for (unsigned o = 0; o < no; o++)
+        for (unsigned i = 0; i < ni; i++) {
+            int v = evonet_weight(L, o, i) / div;
+            v = v < lo ? lo : v > hi ? hi : v;
+            evonet_weight_put(w, fmt, ni, o, i, v);
+            L->wfmt = (uint16_t)fmt;
+            L->w = w;
+            assert_int_equal(evonet_weight(L, o, i), v); /* the one decoder reads it back */
+            L->wfmt = EVONET_W8;
+            L->w = t->mem[l][0];
+        }
+    evonet_chan *c = t->mem[l][1];
+    for (unsigned o = 0; o < no; o++) {
+        double sc = ldexp(c[o].mult, -(16 + c[o].shift)) * div;
+        evonet_requant_from_scale(sc, &c[o].mult, &c[o].shift);
+    }
+    free(t->mem[l][0]);
+    t->mem[l][0] = w;
+    L->w = w;
+    L->wfmt = (uint16_t)fmt;
+}
+
+/* Every weight format, alone and mixed per layer, at the widths and depths
+ * of the int8 test: the kernel (fast or compact, whichever this build is)
+ * equals the int64 reference, and each format's values all occur. */
+static void test_lowbit_matches_reference(void **state)
+{
+    (void)state;
+    static const unsigned shapes[][EVONET_MAX_LAYERS + 1] = {
+        {18, 16, 16, 6}, {1, 1}, {7, 9, 2}, {18, 13, 11, 6}, {255, 4, 3}, {3, 40, 17, 9}};
+    static const unsigned layers[] = {3, 1, 2, 3, 2, 3};
+    static const int div[] = {1, 15, 50, 96};
+    gsl_rng *r = et_rng_alloc();
+    et_rng_key(r, 3, 902, 0);
+    long checked = 0;
+    int seen[4][256] = {{0}};
+    for (size_t s = 0; s < sizeof layers / sizeof layers[0]; s++)
+        for (unsigned mode = 0; mode < 5; mode++) {
+            tnet t;
+            tnet_make(&t, shapes[s], layers[s], r, shapes[s][0] > 100 ? 1 : 127);
+            for (unsigned l = 0; l < layers[s]; l++) {
+                /* modes 1-3: every layer int4, int2, ternary; 4: mixed */
+                unsigned f = mode < 4 ? mode : (unsigned)gsl_rng_uniform_int(r, 4);
+                if (f)
+                    tnet_lowbit(&t, l, f, shapes[s][0] > 100 ? 1 : div[f]);
+                for (unsigned o = 0; o < shapes[s][l + 1]; o++)
+                    for (unsigned i = 0; i < shapes[s][l]; i++)
+                        seen[f][evonet_weight(&t.L[l], o, i) + 128] = 1;
+            }
+            char err[256];
+            if (evonet_validate(&t.net, err, sizeof err) != 0)
+                fail_msg("shape %zu mode %u: %s", s, mode, err);
+            uint8_t *scratch = malloc(evonet_scratch_bytes(&t.net) + 1);
+            unsigned ni = shapes[s][0], no = shapes[s][layers[s]];
+            for (unsigned v = 0; v < 200; v++) {
+                int16_t x[256], y[256], yr[256];
+                random_input(r, x, ni, v);
+                evonet_forward(&t.net, x, y, scratch);
+                evonet_forward_ref(&t.net, x, yr);
+                for (unsigned k = 0; k < no; k++, checked++)
+                    if (y[k] != yr[k])
+                        fail_msg("shape %zu mode %u vector %u output %u: %d != %d", s, mode, v, k,
+                                 y[k], yr[k]);
+            }
+            free(scratch);
+            tnet_free(&t);
+        }
+    for (unsigned f = 1; f < 4; f++) {
+        int lo, hi;
+        evonet_wfmt_range(f, &lo, &hi);
+        for (int v = lo; v <= hi; v++)
+            if (!seen[f][v + 128])
+                fail_msg("format %u: weight %d never tested", f, v);
+    }
+    assert_true(checked > 10000);
+    gsl_rng_free(r);
+}
+
 static void test_scratch_bytes(void **state)
 {
     (void)state;
@@ -180,6 +269,18 @@ static void test_validator_refusals(void **state)
     t.net.n_layers = 2;
 
     evonet_chan *c1 = t.mem[1][1], *c0 = t.mem[0][1];
+    t.L[1].wfmt = 4;
+    expect_invalid(&t.net, "layer 1: weight format 4 is not one of");
+    t.L[1].wfmt = EVONET_W8;
+    /* A ternary weight cannot be +1 and -1 at once. */
+    tnet_lowbit(&t, 1, EVONET_WT, 96);
+    assert_int_equal(evonet_validate(&t.net, err, sizeof err), 0);
+    uint8_t *tw = t.mem[1][0];
+    tw[2] |= 1, tw[3] |= 1;
+    expect_invalid(&t.net, "layer 1: a ternary weight is both +1 and -1 (bytes 2, 3)");
+    tw[3] &= (uint8_t)~1u;
+    assert_int_equal(evonet_validate(&t.net, err, sizeof err), 0);
+
     c1[3].mult = 0;
     expect_invalid(&t.net, "layer 1 output 3: mult 0");
     c1[3].mult = 1000;
@@ -271,7 +372,7 @@ static void test_export_deterministic_and_checked(void **state)
     assert_non_null(
         strstr(a, "static inline void pose_net_infer(const int16_t in[], int16_t out[])"));
     assert_non_null(strstr(a, "static inline int pose_net_selftest(void)"));
-    assert_non_null(strstr(a, "EVONET_ABI_VERSION != 3"));
+    assert_non_null(strstr(a, "EVONET_ABI_VERSION != 4"));
     assert_non_null(strstr(a, "roll (0.01 deg)"));
     free(a);
     free(b);
@@ -340,6 +441,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_matches_reference),
+        cmocka_unit_test(test_lowbit_matches_reference),
         cmocka_unit_test(test_scratch_bytes),
         cmocka_unit_test(test_validator_refusals),
         cmocka_unit_test(test_export_deterministic_and_checked),

@@ -597,7 +597,7 @@ void et_config_doc(FILE *out)
         const key_spec *k = &schema[i];
         fprintf(out, "[%s] %s = %s\n    %s", k->section, k->key, k->def, k->doc);
         if (k->type == T_CHOICE || k->type == T_WBITS)
-            fprintf(out, " (%s: %s)", k->type == T_CHOICE ? "one of" : "each one of", k->choices);
+            fprintf(out, " (one of: %s)", k->choices);
         else if (k->type == T_INT || k->type == T_LONG || k->type == T_INTLIST)
             fprintf(out, " (range %.0f to %.0f)", k->lo, k->hi);
         else if (k->type == T_DOUBLE || k->type == T_DOUBLE3)
