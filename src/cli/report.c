@@ -27,11 +27,11 @@
  *     -fno-tree-loop-distribute-patterns -O2 (or -Os) -Iinclude -fstack-usage
  *     -c src/kernel/evonet.c   (then read evonet.su)
  * and the cost model below from tests/firmware/m0-calibrate.sh. */
-#define M0_CODE_O2 5728        /* bytes of the fast kernel (-O2) */
-#define M0_CODE_OS 408         /* bytes of the small kernel (-Os) */
+#define M0_CODE_O2 6800        /* bytes of the fast kernel (-O2) */
+#define M0_CODE_OS 1140        /* bytes of the compact kernel (-Os) */
 #define M0_STACK_O2 112        /* deepest stack: evonet_forward 32 + a layer function 80 */
 #define M0_STACK_OS 128        /* evonet_forward 112 + evonet_scratch_bytes 16 */
-#define M0_REF_CYCLES_OS 17474 /* the -Os kernel on bench-m0's 18-16-16-6 fixture */
+#define M0_REF_CYCLES_OS 11681 /* the -Os kernel on bench-m0's 18-16-16-6 fixture */
 #define M0_REF_CYCLES_O2 4384  /* the -O2 kernel on the same */
 #define M0_REF_MODEL_O2 4537   /* what the cost model below gives for that fixture */
 
@@ -47,13 +47,13 @@
 /* evonet_chan: int32_t bias, uint16_t mult, uint16_t shift (8 on every target). */
 #define M0_CHAN_BYTES (sizeof(int32_t) + 2 * sizeof(uint16_t))
 /* evonet_layer: const uint8_t *w, const evonet_chan *chan, uint16_t n_in, n_out (12). */
-#define M0_LAYER_BYTES M0_ALIGN(2 * M0_PTR + 2 * sizeof(uint16_t))
+#define M0_LAYER_BYTES M0_ALIGN(2 * M0_PTR + 3 * sizeof(uint16_t))
 /* evonet: const evonet_layer *layers, uint16_t n_layers (8). */
 #define M0_NET_BYTES M0_ALIGN(M0_PTR + sizeof(uint16_t))
 _Static_assert(sizeof(evonet_chan) == M0_CHAN_BYTES && offsetof(evonet_chan, shift) == 6,
                "evonet_chan changed: update the flash figures of report.c");
-_Static_assert(offsetof(evonet_layer, n_out) == 2 * sizeof(void *) + 2 &&
-                   sizeof(evonet_layer) == HOST_ALIGN(2 * sizeof(void *) + 4),
+_Static_assert(offsetof(evonet_layer, wfmt) == 2 * sizeof(void *) + 4 &&
+                   sizeof(evonet_layer) == HOST_ALIGN(2 * sizeof(void *) + 6),
                "evonet_layer changed: update the flash figures of report.c");
 _Static_assert(offsetof(evonet, n_layers) == sizeof(void *) &&
                    sizeof(evonet) == HOST_ALIGN(sizeof(void *) + 2),
@@ -100,7 +100,7 @@ static void net_cost(const evonet *net, cost *c)
         const evonet_layer *L = &net->layers[l];
         size_t ni = L->n_in, pad = EVONET_PAD(L->n_out);
         int last = l + 1u == net->n_layers;
-        c->w += pad * ni;
+        c->w += pad / EVONET_GROUP * ni * EVONET_WFMT_BYTES(L->wfmt);
         c->chan += M0_CHAN_BYTES * pad;
         c->outputs += L->n_out;
         for (unsigned left = L->n_out;; left -= EVONET_GROUP) {
@@ -318,7 +318,8 @@ static void section_device(FILE *o, const et_task *t, const evonet *net)
             EVONET_GROUP, (size_t)M0_CHAN_BYTES, (size_t)M0_LAYER_BYTES, (size_t)M0_NET_BYTES);
     for (unsigned l = 0; l < net->n_layers; l++) {
         const evonet_layer *L = &net->layers[l];
-        size_t pad = EVONET_PAD(L->n_out), w = pad * L->n_in, ch = M0_CHAN_BYTES * pad;
+        size_t pad = EVONET_PAD(L->n_out), ch = M0_CHAN_BYTES * pad;
+        size_t w = pad / EVONET_GROUP * L->n_in * EVONET_WFMT_BYTES(L->wfmt);
         fprintf(o, "| %u | %u -> %u | %zu | %zu | %zu |\n", l, L->n_in, L->n_out, w, ch, w + ch);
     }
     fprintf(o,
