@@ -105,7 +105,7 @@ static void test_flash_matches_header(void **state)
     /* 18 -> 12 -> 5 -> 6: padded to 16, 8, 8 outputs. */
     assert_int_equal(w, 16 * 18 + 8 * 12 + 8 * 5);
     assert_int_equal(ch, 16 + 8 + 8);
-    long data = w + 8 * ch + 12 * layers + 8;
+    long data = w + 8 * ch + 16 * layers + 8; /* ABI 4: 16-byte layer entries */
     assert_int_equal(report_bytes(md, "**network data**"), data);
     /* The self-test vectors: int16_t test_in[T][18] and test_out[T][6]. */
     long tv = 2 * (header_count(h, "static const int16_t rnet_test_in") +
