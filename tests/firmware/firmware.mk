@@ -3,25 +3,35 @@
 
 ARM_FLAGS  = -mcpu=cortex-m0 -mthumb -ffreestanding -fno-tree-loop-distribute-patterns
 FW         = $(BUILD)/fw
+STACK_OF   = awk -f tests/firmware/stack.awk
 FW_OPT    ?= -O2
 QEMU_RUN   = timeout 60 $(QEMU_ARM) -M microbit -display none -monitor none -serial none \
              -chardev stdio,id=sh -semihosting-config enable=on,target=native,chardev=sh
 
 # Freestanding, no libgcc helper, no float: at -O2 and -Os, with the strict
-# warning set. `nm -u` must print nothing.
+# warning set. `nm -u` must print nothing. The stack the kernel takes at each
+# (the deepest path from evonet_forward in GCC's call graph with the frame
+# sizes of -fstack-usage) must be what include/evonet.h's EVONET_STACK_BYTES
+# claims, the larger of the two; exported headers state it to firmware.
 kernel-check:
 	@mkdir -p $(FW)
 	@for o in O2 Os; do \
-	  $(ARM_CC) -std=c99 $(ARM_FLAGS) -$$o $(WARN_KERNEL) -Iinclude -c src/kernel/evonet.c \
-	    -o $(FW)/evonet_$$o.o || exit 1; \
+	  $(ARM_CC) -std=c99 $(ARM_FLAGS) -$$o $(WARN_KERNEL) -Iinclude -fstack-usage \
+	    -fcallgraph-info=su -c src/kernel/evonet.c -o $(FW)/evonet_$$o.o || exit 1; \
 	  u=$$($(ARM_NM) -u $(FW)/evonet_$$o.o); \
 	  if [ -n "$$u" ]; then echo "kernel-check: -$$o needs: $$u"; exit 1; fi; \
 	done
+	@s2=$$($(STACK_OF) $(FW)/evonet_O2.ci) && ss=$$($(STACK_OF) $(FW)/evonet_Os.ci) && \
+	  c=$$(awk '$$1 == "#define" && $$2 == "EVONET_STACK_BYTES" {print $$3}' include/evonet.h) && \
+	  m=$$((s2 > ss ? s2 : ss)) && \
+	  if [ "$$c" != "$$m" ]; then \
+	    echo "kernel-check: include/evonet.h says EVONET_STACK_BYTES $$c, the kernel measures" \
+	      "$$s2 bytes at -O2 and $$ss at -Os: set it to $$m (and its comment)"; exit 1; fi
 	@$(CC) -std=c99 -ffreestanding -nostdinc -isystem $$($(CC) -print-file-name=include) \
 	  -O2 $(WARN_KERNEL) -Iinclude -c src/kernel/evonet.c -o $(FW)/evonet_host_freestanding.o
 	@grep -q '#pragma GCC poison float double' src/kernel/evonet.c || \
 	  { echo "kernel-check: src/kernel/evonet.c lost its float poison"; exit 1; }
-	@echo "kernel-check: ok (no undefined symbols at -O2 and -Os, no libc headers, float poisoned)"
+	@echo "kernel-check: ok (no undefined symbols at -O2 and -Os, no libc headers, float poisoned, stack as EVONET_STACK_BYTES)"
 
 $(FW)/gen: tests/firmware/gen.c src/train/export.c src/kernel/evonet.c src/net/evonet_check.c src/base/util.c $(HDRS)
 	@mkdir -p $(FW)
@@ -76,6 +86,7 @@ $(FW)/libm0cycles.so: tests/firmware/m0cycles.c
 bench-m0: $(FW)/fw_O2.elf $(FW)/fw_Os.elf $(FW)/libm0cycles.so kernel-check
 	@for o in O2 Os; do \
 	  printf 'm0_kernel_bytes_%s: ' $$o; $(ARM_SIZE) -B $(FW)/evonet_$$o.o | awk 'NR==2{print $$1}'; done
+	@for o in O2 Os; do printf 'm0_kernel_stack_bytes_%s: ' $$o; $(STACK_OF) $(FW)/evonet_$$o.ci; done
 	@for o in O2 Os; do \
 	  b=$$($(ARM_NM) $(FW)/fw_$$o.elf | awk '/ bench_begin$$/{print $$1}'); \
 	  e=$$($(ARM_NM) $(FW)/fw_$$o.elf | awk '/ bench_end$$/{print $$1}'); \
