@@ -2,8 +2,10 @@
 #include "export.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "evonet_check.h"
 #include "util.h"
@@ -17,6 +19,50 @@ int et_is_identifier(const char *s)
         if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
             return 0;
     return 1;
+}
+
+void et_export_name_of(const char *path, char name[64])
+{
+    size_t end = strlen(path);
+    while (end > 1 && path[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    /* The extension goes, but not a leading dot's name (".net" -> "_net"). */
+    size_t stop = end;
+    for (size_t i = end; i > start + 1; i--)
+        if (path[i - 1] == '.') {
+            stop = i - 1;
+            break;
+        }
+    size_t n = 0;
+    if (stop > start && isdigit((unsigned char)path[start]))
+        name[n++] = '_';
+    for (size_t i = start; i < stop && n < 63; i++)
+        name[n++] = isalnum((unsigned char)path[i]) ? path[i] : '_';
+    name[n] = '\0';
+    /* "-", "." and "/" leave only underscores, no name. */
+    if (strspn(name, "_") == n)
+        snprintf(name, 64, "net");
+}
+
+int et_export_may_overwrite(const char *path, int force)
+{
+    struct stat st;
+    if (force || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    FILE *f = fopen(path, "rb");
+    char line[256] = "";
+    if (f) {
+        if (!fgets(line, sizeof line, f))
+            line[0] = '\0';
+        fclose(f);
+    }
+    if (strstr(line, ET_EXPORT_MARKER))
+        return 0;
+    et_error(path, 0, "exists and was not written by evotrain export (--force overwrites it)");
+    return -1;
 }
 
 static void upper(char *dst, const char *src)
@@ -71,20 +117,32 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
     unsigned n_in = net->layers[0].n_in, n_out = net->layers[nl - 1].n_out;
     size_t scratch = evonet_scratch_bytes(net);
 
-    fprintf(o, "/* %s.h: integer neural network for evonet (generated; do not edit).\n", nm);
+    fprintf(o, "/* %s.h: " ET_EXPORT_MARKER ".\n", nm);
     fprintf(o, " * %s\n", info->provenance);
     fprintf(o, " * Layers:");
     for (unsigned l = 0; l < nl; l++)
         fprintf(o, " %u%s", net->layers[l].n_in, l + 1 == nl ? "" : " ->");
     fprintf(o, " -> %u (ReLU uint8 hidden activations, int16 outputs).\n", n_out);
-    fprintf(o, " * Inputs:  %s\n", info->input_doc);
-    fprintf(o, " * Outputs:");
-    for (unsigned k = 0; k < n_out; k++)
-        fprintf(o, "%s out[%u] %s", k ? "," : "", k,
-                info->output_names ? info->output_names[k] : "(no unit)");
+    if (info->doc) {
+        fputs(info->doc, o);
+    } else {
+        fprintf(o, " * Inputs:  %s\n", info->input_doc);
+        fprintf(o, " * Outputs:");
+        for (unsigned k = 0; k < n_out; k++)
+            fprintf(o, "%s out[%u] %s", k ? "," : "", k,
+                    info->output_names ? info->output_names[k] : "(no unit)");
+        fputc('\n', o);
+    }
+    /* The scratch array sits in the caller's frame, which keeps 8-byte
+     * alignment (AAPCS). */
+    size_t stack = EVONET_STACK_BYTES + (scratch + 1 + 7) / 8 * 8;
+    fprintf(o,
+            " * Stack on a Cortex-M0: %s_STACK_BYTES = %zu, the kernel's %d (EVONET_STACK_BYTES,\n"
+            " * measured with -fstack-usage at -O2 and -Os) and %s_infer's %zu-byte scratch.\n",
+            up, stack, EVONET_STACK_BYTES, nm, scratch + 1);
     fprintf(
         o,
-        "\n *\n * Build with evonet.h and evonet.c (`evotrain kernel -o DIR`) of the same evonet "
+        " *\n * Build with evonet.h and evonet.c (`evotrain kernel -o DIR`) of the same evonet "
         "ABI version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build. */\n",
         nm, nm);
     fprintf(o, "#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n#include \"evonet.h\"\n\n", up,
@@ -98,6 +156,7 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
     fprintf(o, "#endif\n\n");
     fprintf(o, "#define %s_N_IN %u\n#define %s_N_OUT %u\n#define %s_SCRATCH_BYTES %zu\n", up, n_in,
             up, n_out, up, scratch);
+    fprintf(o, "#define %s_STACK_BYTES %zu\n", up, stack);
     fprintf(o, "#define %s_N_TESTS %u\n\n", up, info->n_tests);
 
     for (unsigned l = 0; l < nl; l++) {
@@ -142,8 +201,8 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
         free(y);
         free(s);
     }
-    fprintf(o, "/* in: %u int16 inputs; out: %u int16 outputs. Uses %zu bytes of stack. */\n", n_in,
-            n_out, scratch);
+    fprintf(o, "/* in: %u int16 inputs; out: %u int16 outputs. Stack: %s_STACK_BYTES. */\n", n_in,
+            n_out, up);
     fprintf(o, "static inline void %s_infer(const int16_t in[], int16_t out[])\n{\n", nm);
     fprintf(o, "    uint8_t scratch[%s_SCRATCH_BYTES + 1];\n", up);
     fprintf(o, "    evonet_forward(&%s_net, in, out, scratch);\n}\n\n", nm);
