@@ -20,10 +20,11 @@ static const char *mpi_bin, *bin;
 /* Root in CI containers, and more ranks than cores on purpose. */
 static const char *mpirun = "mpirun --allow-run-as-root --oversubscribe";
 
-/* Exported header of a run, from the data on (the first lines name the run). */
+/* Exported header of a run, from the data on (the first lines name the run),
+ * under one name whatever the file's. */
 static char *net_of(const char *name)
 {
-    if (run("%s export %s/%s -o %s/%s.h -q", bin, tmp, name, tmp, name) != 0)
+    if (run("%s export %s/%s -o %s/%s.h --name net -q", bin, tmp, name, tmp, name) != 0)
         return NULL;
     char p[256];
     snprintf(p, sizeof p, "%s/%s.h", tmp, name);

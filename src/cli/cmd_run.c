@@ -122,23 +122,24 @@ int cmd_export(int argc, char **argv)
     int force = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("%s"
-                   "Writes the best network of run DIR as a C header for the evonet kernel:\n"
-                   "NAME_infer(in, out), NAME_selftest(), NAME_N_IN, NAME_N_OUT, NAME_STACK_BYTES,\n"
-                   "with each input's and output's scaling and the states trained on.\n"
-                   "NAME is the file's name without its extension (-o imu_net.h: imu_net_infer,\n"
-                   "IMU_NET_N_IN) unless --name says otherwise. Missing directories are\n"
-                   "created; an existing file not written by evotrain export is refused\n"
-                   "unless --force.\n"
-                   "--format packages the header with the kernel (evonet.h, evonet.c) into\n"
-                   "OUTDIR, NAME from OUTDIR's name:\n"
-                   "  header      the header alone (the default)\n"
-                   "  arduino     an Arduino library: library.properties, src/, examples/\n"
-                   "  platformio  a PlatformIO library: library.json, src/, examples/\n"
-                   "  zephyr      a Zephyr module: zephyr/module.yml, CMakeLists.txt, Kconfig\n"
-                   "  rust        a no_std Rust crate: Cargo.toml, src/lib.rs (the same\n"
-                   "              integer arithmetic, the weights as const arrays, selftest())\n",
-                   export_usage);
+            printf(
+                "%s"
+                "Writes the best network of run DIR as a C header for the evonet kernel:\n"
+                "NAME_infer(in, out), NAME_selftest(), NAME_N_IN, NAME_N_OUT, NAME_STACK_BYTES,\n"
+                "with each input's and output's scaling and the states trained on.\n"
+                "NAME is the file's name without its extension (-o imu_net.h: imu_net_infer,\n"
+                "IMU_NET_N_IN) unless --name says otherwise. Missing directories are\n"
+                "created; an existing file not written by evotrain export is refused\n"
+                "unless --force.\n"
+                "--format packages the header with the kernel (evonet.h, evonet.c) into\n"
+                "OUTDIR, NAME from OUTDIR's name:\n"
+                "  header      the header alone (the default)\n"
+                "  arduino     an Arduino library: library.properties, src/, examples/\n"
+                "  platformio  a PlatformIO library: library.json, src/, examples/\n"
+                "  zephyr      a Zephyr module: zephyr/module.yml, CMakeLists.txt, Kconfig\n"
+                "  rust        a no_std Rust crate: Cargo.toml, src/lib.rs (the same\n"
+                "              integer arithmetic, the weights as const arrays, selftest())\n",
+                export_usage);
             return ET_EXIT_OK;
         } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
             outp = argv[++i];

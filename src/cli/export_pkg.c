@@ -133,9 +133,10 @@ static int arduino(pkg *p, const evonet *net, const et_export_info *info)
     fprintf(o, "name=%s\nversion=1.0.0\nauthor=evotrain\nmaintainer=evotrain\n", nm);
     fprintf(o, "sentence=The integer neural network %s, made by evotrain, on the evonet kernel.\n",
             nm);
-    fprintf(o, "paragraph=%s_infer(in, out) runs it with integer arithmetic only (no float, no "
-               "divide); %s_selftest() == 0 on a good build. %s.h documents the inputs and "
-               "outputs.\n",
+    fprintf(o,
+            "paragraph=%s_infer(in, out) runs it with integer arithmetic only (no float, no "
+            "divide); %s_selftest() == 0 on a good build. %s.h documents the inputs and "
+            "outputs.\n",
             nm, nm, nm);
     fprintf(o, "category=Data Processing\nurl=\narchitectures=*\nincludes=%s.h\n", nm);
     int rc = pkg_close(p, o, &buf, &len, 0);
@@ -202,17 +203,19 @@ static int zephyr(pkg *p, const evonet *net, const et_export_info *info)
         return -1;
     fprintf(o, "# %s: builds the evonet kernel and puts %s.h on the include path\n", PKG_MARKER,
             nm);
-    fprintf(o, "if(CONFIG_%s)\n  zephyr_library()\n  zephyr_library_sources(src/evonet.c)\n"
-               "  zephyr_include_directories(include)\nendif()\n",
+    fprintf(o,
+            "if(CONFIG_%s)\n  zephyr_library()\n  zephyr_library_sources(src/evonet.c)\n"
+            "  zephyr_include_directories(include)\nendif()\n",
             up);
     rc = pkg_close(p, o, &buf, &len, rc);
     if (!(o = pkg_open(p, "Kconfig", &buf, &len)))
         return -1;
-    fprintf(o, "# %s\nconfig %s\n\tbool \"%s: integer neural network made by evotrain\"\n", PKG_MARKER,
-            up, nm);
-    fprintf(o, "\thelp\n\t  Builds the evonet kernel (src/evonet.c) and adds include/ with %s.h\n"
-               "\t  and evonet.h: %s_infer(in, out), %s_selftest() == 0 on a good build.\n"
-               "\t  Enable it with CONFIG_%s=y in prj.conf.\n",
+    fprintf(o, "# %s\nconfig %s\n\tbool \"%s: integer neural network made by evotrain\"\n",
+            PKG_MARKER, up, nm);
+    fprintf(o,
+            "\thelp\n\t  Builds the evonet kernel (src/evonet.c) and adds include/ with %s.h\n"
+            "\t  and evonet.h: %s_infer(in, out), %s_selftest() == 0 on a good build.\n"
+            "\t  Enable it with CONFIG_%s=y in prj.conf.\n",
             nm, nm, nm, up);
     rc = pkg_close(p, o, &buf, &len, rc);
     pkg_kernel(p, "include", "src");
@@ -227,8 +230,9 @@ static int rust(pkg *p, const evonet *net, const et_export_info *info)
     if (!o)
         return -1;
     fprintf(o, "# %s: the no_std crate of the network %s\n", PKG_MARKER, info->name);
-    fprintf(o, "[package]\nname = \"%s\"\nversion = \"1.0.0\"\nedition = \"2018\"\n"
-               "publish = false\n\n[lib]\npath = \"src/lib.rs\"\n",
+    fprintf(o,
+            "[package]\nname = \"%s\"\nversion = \"1.0.0\"\nedition = \"2018\"\n"
+            "publish = false\n\n[lib]\npath = \"src/lib.rs\"\n",
             info->name);
     int rc = pkg_close(p, o, &buf, &len, 0);
     if (!(o = pkg_open(p, "src/lib.rs", &buf, &len)))

@@ -140,11 +140,10 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
             " * Stack on a Cortex-M0: %s_STACK_BYTES = %zu, the kernel's %d (EVONET_STACK_BYTES,\n"
             " * measured with -fstack-usage at -O2 and -Os) and %s_infer's %zu-byte scratch.\n",
             up, stack, EVONET_STACK_BYTES, nm, scratch + 1);
-    fprintf(
-        o,
-        " *\n * Build with evonet.h and evonet.c (`evotrain kernel -o DIR`) of the same evonet "
-        "ABI version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build. */\n",
-        nm, nm);
+    fprintf(o,
+            " *\n * Build with evonet.h and evonet.c (`evotrain kernel -o DIR`) of the same evonet "
+            "ABI version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build. */\n",
+            nm, nm);
     fprintf(o, "#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n#include \"evonet.h\"\n\n", up,
             up);
     fprintf(o,

@@ -47,7 +47,8 @@ static void sim_inputs(FILE *o, const et_run *r)
         sim_reading_adc(sc, i, &g, &off, &lsb, &lo, &hi);
         same &= g == g0 && off == off0 && lsb == lsb0 && lo == lo0 && hi == hi0;
     }
-    fprintf(o, " * Inputs: in[0..%zu], raw ADC counts (int16) of the simulator's sensor axes:\n *  ",
+    fprintf(o,
+            " * Inputs: in[0..%zu], raw ADC counts (int16) of the simulator's sensor axes:\n *  ",
             n - 1);
     wrap w = {o, 3, " *   "};
     for (size_t i = 0; i < n; i++) {
@@ -96,8 +97,9 @@ static void sim_states(FILE *o, const et_run *r)
         snprintf(item, sizeof item, "%s [%g, %g]", sim_pose_names[k], lo[k], hi[k]);
         wrap_item(&w, item, k + 1 == SIM_POSE_DIM);
     }
-    fprintf(o, "\n * Rotation: object -> world is R = Rz(yaw) Ry(pitch) Rx(roll), angles in degrees;\n"
-               " * an object point p sits at R p + (x, y, z) in the world frame.\n");
+    fprintf(o,
+            "\n * Rotation: object -> world is R = Rz(yaw) Ry(pitch) Rx(roll), angles in degrees;\n"
+            " * an object point p sits at R p + (x, y, z) in the world frame.\n");
 }
 
 /* The range of each target over the training pool: what the network saw. */
@@ -110,8 +112,9 @@ static int pool_states(FILE *o, et_run *r)
         return -1;
     free(X);
     unsigned m = r->task.n_out;
-    fprintf(o, " * Trained on %zu samples with targets in (outside this the outputs are\n"
-               " * extrapolated):\n *  ",
+    fprintf(o,
+            " * Trained on %zu samples with targets in (outside this the outputs are\n"
+            " * extrapolated):\n *  ",
             rows);
     wrap w = {o, 3, " *   "};
     for (unsigned k = 0; k < m; k++) {
@@ -148,8 +151,8 @@ char *et_export_doc(et_run *r)
     fprintf(o, " * Outputs: out[k] in steps of its scale, value = out[k] * scale:\n");
     for (unsigned k = 0; k < r->task.n_out; k++) {
         const et_target *t = &r->task.out[k];
-        fprintf(o, " *   out[%u] %s: %g %s per step\n", k, t->name, t->scale,
-                *t->unit ? t->unit : "(no unit)");
+        fprintf(o, " *   out[%u] %s: %g%s%s per step\n", k, t->name, t->scale, *t->unit ? " " : "",
+                t->unit);
     }
     if (sim)
         sim_states(o, r);

@@ -31,8 +31,7 @@ static void emit_u8(FILE *o, const char *name, const uint8_t *v, size_t n)
     fprintf(o, "\n];\n");
 }
 
-static void emit_i16_rows(FILE *o, const char *decl, const int16_t *v, unsigned rows,
-                          unsigned cols)
+static void emit_i16_rows(FILE *o, const char *decl, const int16_t *v, unsigned rows, unsigned cols)
 {
     fprintf(o, "%s = [\n", decl);
     for (unsigned r = 0; r < rows; r++) {
@@ -124,11 +123,13 @@ int et_export_rust(FILE *o, const evonet *net, const et_export_info *info)
     fprintf(o, "//! %s: %s.\n", info->name, ET_EXPORT_MARKER);
     fprintf(o, "//! %s\n//!\n", info->provenance);
     doc_lines(o, info->doc);
-    fprintf(o, "//!\n//! The evonet kernel's integer arithmetic (ABI version %d) in safe Rust, no_std,\n"
-               "//! no float, no heap: `infer(&input, &mut out)`; `selftest() == 0` on a good\n"
-               "//! build. The weights are stored as in evonet.h: w + 128, interleaved in\n"
-               "//! groups of %d outputs.\n",
-            EVONET_ABI_VERSION, EVONET_GROUP);
+    fprintf(
+        o,
+        "//!\n//! The evonet kernel's integer arithmetic (ABI version %d) in safe Rust, no_std,\n"
+        "//! no float, no heap: `infer(&input, &mut out)`; `selftest() == 0` on a good\n"
+        "//! build. The weights are stored as in evonet.h: w + 128, interleaved in\n"
+        "//! groups of %d outputs.\n",
+        EVONET_ABI_VERSION, EVONET_GROUP);
     fprintf(o, "#![no_std]\n\n");
     fprintf(o, "pub const N_IN: usize = %u;\npub const N_OUT: usize = %u;\n", n_in, n_out);
     fprintf(o, "pub const N_TESTS: usize = %u;\n", info->n_tests);
