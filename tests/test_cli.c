@@ -369,9 +369,16 @@ static void test_install(void **state)
     /* A make started by the test must not talk to the make running the tests. */
     const char *mk = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory";
     assert_int_equal(run("%s install PREFIX=%s EVOTRAIN=%s >/dev/null", mk, prefix, bin), 0);
-    static const char *const files[] = {"bin/evotrain", "share/man/man1/evotrain.1",
-                                        "share/evotrain/evonet.h", "share/evotrain/evonet.c"};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const files[] = {"bin/evotrain",
+                                        "share/man/man1/evotrain.1",
+                                        "share/evotrain/evonet.h",
+                                        "share/evotrain/evonet.c",
+                                        "share/doc/evotrain/README.md",
+                                        "share/doc/evotrain/configs/pose.ini",
+                                        "share/doc/evotrain/configs/quick.ini",
+                                        "share/doc/evotrain/examples/tilt/tilt.py",
+                                        "share/doc/evotrain/examples/plugin/light2d.c"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char p[700];
         snprintf(p, sizeof p, "%s/%s", prefix, files[i]);
         assert_true(file_size(p) > 0);
@@ -379,6 +386,7 @@ static void test_install(void **state)
     assert_int_equal(run("%s/bin/evotrain --version > /dev/null", prefix), 0);
     assert_int_equal(run("%s uninstall PREFIX=%s EVOTRAIN=%s >/dev/null", mk, prefix, bin), 0);
     assert_int_equal(run("test -z \"$(find %s -type f)\"", prefix), 0);
+    assert_int_equal(run("test ! -e %s/share/doc/evotrain", prefix), 0);
 }
 
 int main(void)
