@@ -256,7 +256,7 @@ clean:
 	rm -rf $(BUILD) evotrain evotrain-mpi
 
 format:
-	clang-format -i $(wildcard src/*/*.[ch] include/*.h sim/*.[ch] tests/*.c tests/firmware/*.[ch] \
+	clang-format -i $(wildcard src/*/*.[ch] include/*.h sim/*.[ch] tests/*.c tests/firmware/*.[ch] tests/pkg/*.[ch] tests/pkg/*.cpp \
 	  tests/fuzz/*.[ch])
 
 help:
