@@ -38,6 +38,12 @@ static void run_name_of(const char *dir, char *name, size_t size)
     free(real);
 }
 
+/* An output's name in the header's comment: a class's own name. */
+static const char *o_name(const et_task *t, unsigned k)
+{
+    return t->classify ? t->class_name[k] : t->out[k].name;
+}
+
 /* The header's provenance line: the run by name, its seed, where its best
  * network came from and that network's validation errors (the polished
  * one's when the polish improved on the search). */
@@ -54,10 +60,10 @@ static void provenance(const et_run *r, const char *dir, char *prov, size_t size
         snprintf(pol, sizeof pol, ", polished in %llu sweeps", (unsigned long long)r->polish.sweep);
     run_name_of(dir, run_name, sizeof run_name);
     snprintf(prov, size,
-             "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation RMSE "
+             "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation %s"
              "%s).",
              run_name, (unsigned long long)r->cfg.seed, (unsigned long long)r->st.best_generation,
-             won, pol, errs);
+             won, pol, r->task.classify ? "" : "RMSE ", errs);
 }
 
 /* The header into outp, atomically. Ctrl-C or SIGTERM while it is written
@@ -155,7 +161,15 @@ int cmd_export(int argc, char **argv)
                  *o->unit ? " " : "", o->unit);
         out_names[k] = out_doc[k];
     }
-    et_export_info info = {name, prov, input_doc, out_names, counts, (unsigned)n_tests};
+    const char *classes[ET_MAX_OUTPUTS];
+    for (unsigned k = 0; k < r.task.n_out && r.task.classify; k++) {
+        /* The score of a class: "walk (score, 1/1024)". */
+        snprintf(out_doc[k], sizeof out_doc[k], "%s (score, 1.0 = %d)", o_name(&r.task, k),
+                 ET_CLASS_ONE);
+        classes[k] = r.task.class_name[k];
+    }
+    et_export_info info = {name,   prov, input_doc, out_names, counts, (unsigned)n_tests,
+                           r.task.classify ? classes : NULL};
     int rc = write_header(outp, &r.best->net, &info);
     free(counts);
     et_run_close(&r);
@@ -177,7 +191,7 @@ int cmd_eval(int argc, char **argv)
     int rc = et_run_eval_open("eval", eval_help, argc, argv, &re);
     if (rc != ET_RUN_EVAL_OPEN)
         return rc;
-    et_eval_print(&re.ev, stdout);
+    et_eval_print_task(&re.ev, &re.run.task, stdout);
     et_run_eval_close(&re);
     return ET_EXIT_OK;
 }

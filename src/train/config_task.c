@@ -56,9 +56,10 @@ static void *entry(et_config *cfg, int is_target, const char *name, long line, c
 
 /* [data]'s keys and what each takes (checked where the data is opened:
  * files, programs and libraries are only known then). */
-static const char *const data_keys[] = {"source",    "train",   "valid",   "test",
-                                        "inputs",    "targets", "command", "workers",
-                                        "timeout_s", "plugin",  "holdout"};
+static const char *const data_keys[] = {
+    "source",  "train",     "valid",  "test",    "inputs",  "targets",      "command",
+    "workers", "timeout_s", "plugin", "holdout", "task",    "classes",      "class_weight",
+    "class_loss"};
 
 static int set_section(et_config_section *sec, const char *section, const char *key,
                        const char *value, long line, char *err, size_t n)
@@ -73,6 +74,7 @@ static int set_section(et_config_section *sec, const char *section, const char *
     }
     if (!sec->n)
         sec->line = line;
+    sec->keyline[sec->n] = line;
     sec->key[sec->n] = et_strdup(key);
     sec->value[sec->n++] = et_strdup(value);
     return 1;
@@ -84,6 +86,14 @@ const char *et_config_data(const et_config *cfg, const char *key, const char *de
         if (!strcmp(cfg->data.key[i], key))
             return cfg->data.value[i];
     return def;
+}
+
+long et_config_data_line(const et_config *cfg, const char *key)
+{
+    for (int i = 0; i < cfg->data.n; i++)
+        if (!strcmp(cfg->data.key[i], key))
+            return cfg->data.keyline[i];
+    return cfg->data.line;
 }
 
 void et_config_task_free(et_config *cfg)
@@ -108,13 +118,23 @@ int et_config_task_set(et_config *cfg, const char *section, const char *key, con
         if (k == sizeof data_keys / sizeof data_keys[0]) {
             snprintf(err, n,
                      "unknown key '%s' in [data] (keys: source, train, valid, test, holdout, "
-                     "inputs, targets, command, workers, timeout_s, plugin)",
+                     "inputs, targets, command, workers, timeout_s, plugin, task, classes, "
+                     "class_weight, class_loss)",
                      key);
             return -1;
         }
         if (!strcmp(key, "source") && strcmp(value, "sim") && strcmp(value, "csv") &&
             strcmp(value, "command") && strcmp(value, "plugin")) {
             snprintf(err, n, "source: '%s' is not one of: sim csv command plugin", value);
+            return -1;
+        }
+        if (!strcmp(key, "task") && strcmp(value, "regress") && strcmp(value, "classify")) {
+            snprintf(err, n, "task: '%s' is not one of: regress classify", value);
+            return -1;
+        }
+        if (!strcmp(key, "class_loss") && strcmp(value, "mse") && strcmp(value, "hinge") &&
+            strcmp(value, "xent")) {
+            snprintf(err, n, "class_loss: '%s' is not one of: mse hinge xent", value);
             return -1;
         }
         return set_section(&cfg->data, section, key, value, line, err, n);
