@@ -117,6 +117,56 @@ static void assert_same_network(const char *a, const char *b)
     free(hb);
 }
 
+/* The exported classifier k1 on the Cortex-M0 under QEMU (at -O2 and -Os)
+ * gives the host's classes and scores on every test row, and its self-test
+ * passes there (skipped without the cross compiler or QEMU). */
+static void assert_on_m0(void)
+{
+    if (run("command -v arm-none-eabi-gcc > /dev/null && command -v qemu-system-arm > "
+            "/dev/null") != 0) {
+        fprintf(stderr, "test_classify: no arm-none-eabi-gcc or qemu-system-arm; the M0 run "
+                        "is skipped\n");
+        return;
+    }
+    assert_int_equal(run("%s export %s/k1 -o %s/cls_net.h --name cls_net -q", bin, tmp, tmp), 0);
+    /* The test rows as int16 vectors (their inputs only). */
+    assert_int_equal(
+        run("{ echo '#include <stdint.h>'; echo \"#define CLS_N_VECTORS $(($(wc -l < "
+            "%s/test.csv) - 1))\"; echo 'static const int16_t cls_vectors[][4] = {'; "
+            "tail -n +2 %s/test.csv | cut -d, -f1-4 | sed 's/.*/    {&},/'; echo '};'; } > "
+            "%s/cls_vectors.h",
+            tmp, tmp, tmp),
+        0);
+    assert_int_equal(run("cc -std=c99 -Wall -Wextra -Werror -O2 -Iinclude -Itests/firmware -I%s "
+                         "-o %s/cls_host tests/firmware/fw_classify.c tests/firmware/fw_host.c "
+                         "src/kernel/evonet.c && %s/cls_host > %s/cls_host.txt",
+                         tmp, tmp, tmp, tmp),
+                     0);
+    static const char *const opts[] = {"O2", "Os"};
+    for (int o = 0; o < 2; o++) {
+        assert_int_equal(
+            run("arm-none-eabi-gcc -std=c99 -mcpu=cortex-m0 -mthumb -ffreestanding "
+                "-fno-tree-loop-distribute-patterns -%s -Wall -Wextra -Werror -Iinclude "
+                "-Itests/firmware -I%s -nostdlib -T tests/firmware/m0.ld -Wl,--gc-sections -o "
+                "%s/cls_%s.elf tests/firmware/startup.c tests/firmware/fw_classify.c "
+                "src/kernel/evonet.c",
+                opts[o], tmp, tmp, opts[o]),
+            0);
+        assert_int_equal(run("timeout 120 qemu-system-arm -M microbit -display none -monitor none "
+                             "-serial none -chardev stdio,id=sh -semihosting-config "
+                             "enable=on,target=native,chardev=sh -kernel %s/cls_%s.elf > "
+                             "%s/cls_%s.txt && cmp %s/cls_host.txt %s/cls_%s.txt",
+                             tmp, opts[o], tmp, opts[o], tmp, tmp, opts[o]),
+                         0);
+    }
+    /* And the device's classes are eval's: count them against the labels. */
+    assert_int_equal(run("tail -n +2 %s/test.csv | cut -d, -f5 > %s/labels.txt && cut -d' ' -f1 "
+                         "%s/cls_Os.txt | sed 's/^0$/blue/; s/^1$/green/; s/^2$/red/' | paste -d, "
+                         "- %s/labels.txt | awk -F, '$1 == $2' | wc -l > %s/m0_ok.txt",
+                         tmp, tmp, tmp, tmp, tmp),
+                     0);
+}
+
 /* Names, sorted into classes blue, green, red; the same network on 1 and 2
  * threads and after a stop and resume; the header's NAME_classify on the
  * test rows agrees with eval's count, and its self-test passes. */
@@ -175,6 +225,12 @@ static void test_train_names(void **state)
     char *fw = read_tmp("fw.txt");
     assert_int_equal(strtol(fw, NULL, 10), (long)correct);
     free(fw);
+    assert_on_m0();
+    if (run("test -e %s/m0_ok.txt", tmp) == 0) {
+        char *m0 = read_tmp("m0_ok.txt");
+        assert_int_equal(strtol(m0, NULL, 10), (long)correct);
+        free(m0);
+    }
 
     /* The report and its figures (gnuplot is installed with the tests). */
     if (run("command -v gnuplot > /dev/null") == 0) {
@@ -213,6 +269,62 @@ static void test_train_indices(void **state)
         assert_non_null(strstr(ev, i == 2 ? "\ntwo " : "\n2 "));
         free(ev);
     }
+}
+
+/* The gesture example (numpy): the program gives class indices, [data]
+ * classes names them; 1 and 2 workers on 1 and 2 threads give the same
+ * network, a label beyond the classes is refused with the sample, and the
+ * float baseline script runs on the program's CSV. Skipped without numpy. */
+static void test_gesture(void **state)
+{
+    (void)state;
+    const char *py = NULL;
+    static const char *const pys[] = {"/usr/bin/python3", "python3"};
+    for (size_t i = 0; i < 2 && !py; i++)
+        if (run("%s -c 'import numpy' 2>/dev/null", pys[i]) == 0)
+            py = pys[i];
+    if (!py) {
+        fprintf(stderr, "test_classify: no python3 with numpy; the gesture test is skipped\n");
+        skip();
+    }
+    char c1[300], c2[300];
+    snprintf(c1, sizeof c1, "%s/g1.ini", tmp);
+    snprintf(c2, sizeof c2, "%s/g2.ini", tmp);
+    static const char *const sed =
+        "sed -e 's|^command = /usr/bin/python3|command = %s|' -e 's/^workers = 2/workers = %d/' "
+        "-e 's/^time_limit_s  = 120/time_limit_s = 0\\nmax_generations = 30/' "
+        "-e 's/^floor_generations = 3000/floor_generations = 30/' -e 's/^pool          = "
+        "65536/pool = 4096/' -e 's/^valid         = 4096/valid = 1024/' -e 's/^refit         = "
+        "4096/refit = 1024/' -e 's/^minibatch     = 1024/minibatch = 256/' -e 's/^polish_sweeps "
+        "= 3/polish_sweeps = 1/' sim/examples/gesture/gesture.ini > %s";
+    assert_int_equal(run(sed, py, 1, c1), 0);
+    assert_int_equal(run(sed, py, 2, c2), 0);
+    assert_int_equal(run("%s --config %s --out %s --name g1 --threads 1 -q", bin, c1, tmp), 0);
+    assert_int_equal(run("%s --config %s --out %s --name g2 --threads 2 -q", bin, c2, tmp), 0);
+    assert_same_network("g1", "g2");
+    char *h = header_of("g1");
+    assert_non_null(strstr(h, "\"still\", \"walk\", \"run\", \"wave\""));
+    assert_non_null(strstr(h, "24 int16 readings: ax0 (count), ay0 (count)"));
+    free(h);
+    assert_int_equal(run("%s eval %s/g1 -n 2000 > %s/gev.txt && grep -q '^accuracy ' %s/gev.txt "
+                         "&& grep -q '^tap ' %s/gev.txt",
+                         bin, tmp, tmp, tmp, tmp),
+                     0);
+    /* Four classes named for the program's five: index 4 is refused. */
+    assert_int_equal(run("sed -i 's/^classes = .*/classes = still walk run wave/' %s", c1), 0);
+    assert_int_equal(run("%s --config %s --out %s --name g3 -q 2> %s/err", bin, c1, tmp, tmp), 1);
+    char *m = read_tmp("err");
+    assert_non_null(strstr(m, "label 4 is not a class index 0 to 3"));
+    free(m);
+    /* The float reference on the program's own CSVs. */
+    assert_int_equal(
+        run("%s sim/examples/gesture/gesture.py --csv 3000 --seed 1 -o %s/gtr.csv && %s "
+            "sim/examples/gesture/gesture.py --csv 500 --seed 2 -o %s/gte.csv && %s "
+            "sim/examples/gesture/baseline_cls.py %s/gtr.csv %s/gte.csv --hidden 8 --epochs 2 > "
+            "%s/base.txt && grep -q '^mlp_accuracy: 0\\.[0-9]' %s/base.txt && grep -q "
+            "'^logistic_accuracy: ' %s/base.txt",
+            py, tmp, py, tmp, py, tmp, tmp, tmp, tmp, tmp),
+        0);
 }
 
 /* Each bad label or class list: exit 1 and a message naming the place. */
@@ -295,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_train_names),
         cmocka_unit_test(test_train_indices),
         cmocka_unit_test(test_bad_labels),
+        cmocka_unit_test(test_gesture),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

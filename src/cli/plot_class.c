@@ -75,7 +75,9 @@ static void script(FILE *o, const et_run *r, const et_eval *ev)
     fprintf(o,
             ": validation error rate of the optimizer mean (best network from generation "
             "%llu)' font 'sans,13'\n"
-            "set grid\nset key top right\nset ylabel 'error (%%)'\nset yrange [0:*]\n",
+            /* From just below 0: a run without errors draws its flat line
+             * at 0 without gnuplot's warning of an empty range. */
+            "set grid\nset key top right\nset ylabel 'error (%%)'\nset yrange [-1e-9:*]\n",
             (unsigned long long)r->st.best_generation);
     for (int col = 0; col < 2; col++) {
         fprintf(o, "set xlabel '%s'\nset format x '%s'\n", xs[col][1], col ? "%.0s%c" : "%g");
