@@ -202,6 +202,11 @@ static void test_train_names(void **state)
     /* Separated blobs: a 4-6-3 network gets nearly all. */
     assert_true(correct >= 950);
     assert_non_null(strstr(ev, "confusion matrix"));
+    /* The same file named with --data: the same count. */
+    assert_int_equal(run("%s eval %s/k1 --data %s/test.csv > %s/ev2.txt", bin, tmp, tmp, tmp), 0);
+    char *ev2 = read_tmp("ev2.txt");
+    assert_string_equal(strstr(ev, "accuracy "), strstr(ev2, "accuracy "));
+    free(ev2);
     free(ev);
 
     /* The firmware's choice over the test rows, counted against the labels. */

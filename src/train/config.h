@@ -109,6 +109,8 @@ int et_config_task_set(et_config *cfg, const char *section, const char *key, con
                        long line, char *err, size_t n);
 void et_config_task_dump(const et_config *cfg, FILE *out);
 void et_config_task_free(et_config *cfg);
+/* [data], [plugin], [target NAME] and [group NAME] in et_config_doc's form. */
+void et_config_task_doc(FILE *out);
 /* The value of [data] key, or def when it is not given. */
 const char *et_config_data(const et_config *cfg, const char *key, const char *def);
 /* The line of [data] key, or the section's first line when it is not given. */

@@ -96,6 +96,37 @@ long et_config_data_line(const et_config *cfg, const char *key)
     return cfg->data.line;
 }
 
+void et_config_task_doc(FILE *out)
+{
+    static const char *const doc[][2] = {
+        {"source = sim", "where samples come from (one of: sim csv command plugin)"},
+        {"train = (none)", "csv: the training file (a header row names the columns)"},
+        {"valid = (none)", "csv: the validation file; else the training file's last rows"},
+        {"holdout = (a fifth)", "csv without valid: the training file's last rows that validate"},
+        {"test = (none)", "csv: the file eval reads by default"},
+        {"inputs = (the other columns)", "csv: the input columns by name"},
+        {"targets = (the last column)", "csv: the target columns by name"},
+        {"command = (none)", "command: PROGRAM ARGS..., speaking the protocol of source.h"},
+        {"workers = 1", "command: programs filling in parallel (range 1 to 64)"},
+        {"timeout_s = 60", "command: silence after which a busy program counts as hung"},
+        {"plugin = (none)", "plugin: the shared library (evotrain_sim.h); [plugin] keys go to it"},
+        {"task = regress", "regress, or classify: the target is a class label, one score per "
+                           "class (one of: regress classify)"},
+        {"classes = (the training file's)", "classify: the class names in index order, or their "
+                                            "count (2 to 64)"},
+        {"class_weight = (1 each)", "classify: one weight per class, or balanced"},
+        {"class_loss = xent", "classify: the search's surrogate of the error count (one of: xent "
+                              "mse hinge)"},
+    };
+    for (size_t i = 0; i < sizeof doc / sizeof doc[0]; i++)
+        fprintf(out, "[data] %s\n    %s\n", doc[i][0], doc[i][1]);
+    fputs("[target NAME] unit, scale = 0.01, weight = 1\n    an output of the data: its unit, "
+          "the value of one int16 step, its loss weight\n"
+          "[group NAME] outputs = NAME ...\n    outputs of one unit whose errors add up to a "
+          "Euclidean error\n",
+          out);
+}
+
 void et_config_task_free(et_config *cfg)
 {
     et_config_section *secs[] = {&cfg->data, &cfg->plugin};

@@ -201,7 +201,7 @@ static int classify_task(const et_config *cfg, const et_rundata *d, et_task *t)
     }
     t->classify = 1;
     t->n_out = (unsigned)k;
-    const char *loss = et_config_data(cfg, "class_loss", "hinge");
+    const char *loss = et_config_data(cfg, "class_loss", "xent");
     t->class_loss = !strcmp(loss, "mse") ? ET_CLASS_LOSS_MSE
                     : !strcmp(loss, "xent") ? ET_CLASS_LOSS_XENT
                                             : ET_CLASS_LOSS_HINGE;
