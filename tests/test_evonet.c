@@ -259,7 +259,7 @@ static void test_export_deterministic_and_checked(void **state)
         tin[i] = (int16_t)(i * 37 - 900);
     static const char *const names[] = {"x (0.01 mm)",     "y (0.01 mm)",      "z (0.01 mm)",
                                         "roll (0.01 deg)", "pitch (0.01 deg)", "yaw (0.01 deg)"};
-    et_export_info info = {"pose_net", "test", "18 ADC counts", names, tin, 3, NULL};
+    et_export_info info = {"pose_net", "test", "18 ADC counts", names, tin, 3, NULL, NULL};
     int rc1, rc2;
     char *a = export_to_string(&t.net, &info, &rc1);
     char *b = export_to_string(&t.net, &info, &rc2);

@@ -438,9 +438,14 @@ static void test_rust_random(void **state)
         int16_t tin[3 * 20];
         for (size_t i = 0; i < sizeof tin / sizeof tin[0]; i++)
             tin[i] = (int16_t)(next() % 4096) - 2048;
-        et_export_info info = {
-            "rnd", "a random network of tests/test_export_pkg.c", "int16 values", NULL, tin, 3,
-            NULL};
+        et_export_info info = {"rnd",
+                               "a random network of tests/test_export_pkg.c",
+                               "int16 values",
+                               NULL,
+                               tin,
+                               3,
+                               NULL,
+                               NULL};
         char dir[300], path[400];
         snprintf(dir, sizeof dir, "%s/rnd%d", tmp, s);
         assert_int_equal(run("mkdir -p %s/src", dir), 0);

@@ -56,10 +56,10 @@ static void provenance(const et_run *r, const char *dir, char *prov, size_t size
         snprintf(pol, sizeof pol, ", polished in %llu sweeps", (unsigned long long)r->polish.sweep);
     run_name_of(dir, run_name, sizeof run_name);
     snprintf(prov, size,
-             "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation RMSE "
+             "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation %s"
              "%s).",
              run_name, (unsigned long long)r->cfg.seed, (unsigned long long)r->st.best_generation,
-             won, pol, errs);
+             won, pol, r->task.classify ? "" : "RMSE ", errs);
 }
 
 /* The header into outp, atomically, or the package into directory outp.
@@ -204,10 +204,15 @@ int cmd_export(int argc, char **argv)
     free(truth);
     char prov[1024];
     provenance(&r, dir, prov, sizeof prov);
+    const char *classes[ET_MAX_OUTPUTS];
+    for (unsigned k = 0; k < r.task.n_out && r.task.classify; k++)
+        classes[k] = r.task.class_name[k];
     char *doc = et_export_doc(&r);
     int rc = ET_EXIT_INPUT;
     if (doc) {
-        et_export_info info = {name, prov, NULL, NULL, counts, (unsigned)n_tests, doc};
+        et_export_info info = {
+            name, prov, NULL, NULL, counts, (unsigned)n_tests, r.task.classify ? classes : NULL,
+            doc};
         rc = write_export(outp, format, force, &r.best->net, &info);
     }
     free(doc);
@@ -231,7 +236,7 @@ int cmd_eval(int argc, char **argv)
     int rc = et_run_eval_open("eval", eval_help, argc, argv, &re);
     if (rc != ET_RUN_EVAL_OPEN)
         return rc;
-    et_eval_print(&re.ev, stdout);
+    et_eval_print_task(&re.ev, &re.run.task, stdout);
     et_run_eval_close(&re);
     return ET_EXIT_OK;
 }

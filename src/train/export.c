@@ -96,6 +96,46 @@ static void emit_chan(FILE *o, const char *decl, const evonet_chan *c, size_t n)
     fprintf(o, "\n};\n");
 }
 
+/* s as a C string literal: quotes, backslashes and bytes outside printable
+ * ASCII escaped (octal, three digits, so no digit after one can join it). */
+static void emit_cstring(FILE *o, const char *s)
+{
+    fputc('"', o);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(o, "\\%c", c);
+        else if (c < 32 || c > 126 || c == '?') /* '?': no trigraphs */
+            fprintf(o, "\\%03o", c);
+        else
+            fputc(c, o);
+    }
+    fputc('"', o);
+}
+
+/* A classification's part: the class names and the firmware's choice. */
+static void emit_classify(FILE *o, const char *nm, const char *up, unsigned n_out,
+                          const char *const *names)
+{
+    fprintf(o, "#define %s_N_CLASSES %u\n\n", up, n_out);
+    fprintf(o, "/* The name of each class, by index (out[k] is the score of class k). */\n");
+    fprintf(o, "static const char *const %s_class_names[%u] = {", nm, n_out);
+    for (unsigned k = 0; k < n_out; k++) {
+        fputs(k % 4 ? " " : "\n    ", o);
+        emit_cstring(o, names[k]);
+        fputs(k + 1 < n_out ? "," : "", o);
+    }
+    fprintf(o, "\n};\n\n");
+    fprintf(o, "/* The class of in: the index of the largest score, the first of equal ones\n"
+               " * (the rule evotrain counted its errors by). */\n");
+    fprintf(o, "static inline int %s_classify(const int16_t in[])\n{\n", nm);
+    fprintf(o, "    int16_t out[%s_N_OUT];\n    int best = 0;\n", up);
+    fprintf(o, "    %s_infer(in, out);\n", nm);
+    fprintf(o, "    for (int k = 1; k < %s_N_OUT; k++)\n", up);
+    fprintf(o, "        if (out[k] > out[best])\n            best = k;\n");
+    fprintf(o, "    return best;\n}\n\n");
+}
+
 /* Long on purpose: it writes the header top to bottom, in the order its
  * reader meets it (provenance, guard, sizes, arrays, self-test). */
 int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
@@ -141,8 +181,9 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
             up, stack, EVONET_STACK_BYTES, nm, scratch + 1);
     fprintf(o,
             " *\n * Build with evonet.h and evonet.c (`evotrain kernel -o DIR`) of the same evonet "
-            "ABI version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build. */\n",
-            nm, nm);
+            "ABI version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build.%s%s%s */\n",
+            nm, nm, info->class_names ? "\n *   " : "", info->class_names ? nm : "",
+            info->class_names ? "_classify(in): the class index (out[k] is class k's score)." : "");
     fprintf(o, "#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n#include \"evonet.h\"\n\n", up,
             up);
     fprintf(o,
@@ -204,6 +245,8 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
     fprintf(o, "static inline void %s_infer(const int16_t in[], int16_t out[])\n{\n", nm);
     fprintf(o, "    uint8_t scratch[%s_SCRATCH_BYTES + 1];\n", up);
     fprintf(o, "    evonet_forward(&%s_net, in, out, scratch);\n}\n\n", nm);
+    if (info->class_names)
+        emit_classify(o, nm, up, n_out, info->class_names);
     fprintf(o, "/* 0 when every self-test vector gives its expected output; otherwise the\n"
                " * 1-based index of the first that does not. */\n");
     fprintf(o, "static inline int %s_selftest(void)\n{\n", nm);

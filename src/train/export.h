@@ -14,6 +14,9 @@ typedef struct et_export_info {
     const char *const *output_names; /* n_out names with units, or NULL */
     const int16_t *test_in;          /* n_tests x n_in self-test inputs */
     unsigned n_tests;
+    /* A classification: its n_out class names (NULL otherwise); the header
+     * then has NAME_classify(in) and NAME_class_names. */
+    const char *const *class_names;
     /* What firmware needs to know, as comment lines (" * ...\n" each): each
      * input's name and scaling, each output's, the states trained on. NULL:
      * the one-line input_doc and output_names instead. */

@@ -102,6 +102,22 @@ static void sim_states(FILE *o, const et_run *r)
             " * an object point p sits at R p + (x, y, z) in the world frame.\n");
 }
 
+/* A classification's pool: one label per sample; how many of each class. */
+static void class_counts(FILE *o, const et_run *r, const double *T, size_t rows)
+{
+    fprintf(o, " * Trained on %zu samples, of each class:\n *  ", rows);
+    wrap w = {o, 3, " *   "};
+    for (unsigned k = 0; k < r->task.n_out; k++) {
+        size_t n = 0;
+        for (size_t s = 0; s < rows; s++)
+            n += T[s] == k;
+        char item[96];
+        snprintf(item, sizeof item, "%s %zu", r->task.class_name[k], n);
+        wrap_item(&w, item, k + 1 == r->task.n_out);
+    }
+    fputc('\n', o);
+}
+
 /* The range of each target over the training pool: what the network saw. */
 static int pool_states(FILE *o, et_run *r)
 {
@@ -111,6 +127,11 @@ static int pool_states(FILE *o, et_run *r)
     if (et_rundata_rows(&r->data, ET_SET_POOL, (size_t)r->cfg.pool_size, &X, &T, &rows) != 0)
         return -1;
     free(X);
+    if (r->task.classify) {
+        class_counts(o, r, T, rows);
+        free(T);
+        return 0;
+    }
     unsigned m = r->task.n_out;
     fprintf(o,
             " * Trained on %zu samples with targets in (outside this the outputs are\n"
@@ -148,8 +169,15 @@ char *et_export_doc(et_run *r)
         sim_inputs(o, r);
     else
         other_inputs(o, r);
-    fprintf(o, " * Outputs: out[k] in steps of its scale, value = out[k] * scale:\n");
-    for (unsigned k = 0; k < r->task.n_out; k++) {
+    if (r->task.classify) {
+        fprintf(o, " * Outputs: out[k] is the score of class k (%d = 1.0; the largest wins):\n",
+                ET_CLASS_ONE);
+        for (unsigned k = 0; k < r->task.n_out; k++)
+            fprintf(o, " *   out[%u] %s\n", k, r->task.class_name[k]);
+    }
+    for (unsigned k = 0; k < r->task.n_out && !r->task.classify; k++) {
+        if (!k)
+            fprintf(o, " * Outputs: out[k] in steps of its scale, value = out[k] * scale:\n");
         const et_target *t = &r->task.out[k];
         fprintf(o, " *   out[%u] %s: %g%s%s per step\n", k, t->name, t->scale, *t->unit ? " " : "",
                 t->unit);
