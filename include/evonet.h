@@ -89,6 +89,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* C linkage from C++ (every Arduino sketch is C++): evonet.c is compiled as C. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Version of the data layout below. An exported header states the version it
  * was made for, and refuses to compile against another (see export). */
 #define EVONET_ABI_VERSION 4
@@ -151,5 +156,19 @@ size_t evonet_scratch_bytes(const evonet *net);
  * The network must have passed evonet_validate; the kernel itself checks
  * nothing, to stay small and fast on the device. */
 void evonet_forward(const evonet *net, const int16_t *in, int16_t *out, uint8_t *scratch);
+
+/* Stack bytes evonet_forward takes on a Cortex-M0 (arm-none-eabi-gcc 12,
+ * -mcpu=cortex-m0 -mthumb), the largest of the builds firmware may pick:
+ * -O2 (224: evonet_forward 40, the any-format layer 120, the int4 loop 64),
+ * -Os (208) and the compact -O2 -DEVONET_COMPACT (216); its own frame plus
+ * its deepest callees', as -fstack-usage and -fcallgraph-info measure them.
+ * The scratch buffer is the caller's, on top. `make kernel-check` measures
+ * every build and fails if this is not the largest, so the figure cannot go
+ * stale. */
+#define EVONET_STACK_BYTES 224
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -28,6 +28,17 @@ const char *sim_reading_name(const struct sim_scenario *sc, size_t i)
     return i < sc->n_rd ? sc->rd[i].name : NULL;
 }
 
+void sim_reading_adc(const struct sim_scenario *sc, size_t i, double *gain, double *offset_mT,
+                     double *lsb_mT, int *lo, int *hi)
+{
+    const struct sim_reading *r = &sc->rd[i];
+    *gain = r->gain;
+    *offset_mT = r->offset;
+    *lsb_mT = r->lsb;
+    *lo = r->lo;
+    *hi = r->hi;
+}
+
 void sim_pose_box(const struct sim_scenario *sc, double lo[SIM_POSE_DIM], double hi[SIM_POSE_DIM])
 {
     for (int i = 0; i < SIM_POSE_DIM; i++) {

@@ -62,6 +62,11 @@ size_t sim_n_magnets(const struct sim_scenario *sc);
 /* Column name of reading i, e.g. "s0_x" for axis x of [sensor 0]. */
 const char *sim_reading_name(const struct sim_scenario *sc, size_t i);
 
+/* The conversion of reading i (< sim_n_readings): counts =
+ * clamp(round((gain * B + offset + noise) / lsb), lo, hi), B in mT. */
+void sim_reading_adc(const struct sim_scenario *sc, size_t i, double *gain, double *offset_mT,
+                     double *lsb_mT, int *lo, int *hi);
+
 /* Names of the pose components, "x_mm", ..., "yaw_deg". */
 extern const char *const sim_pose_names[SIM_POSE_DIM];
 

@@ -36,7 +36,8 @@ static void tnet_make(tnet *t, const unsigned *w, unsigned nl, gsl_rng *r)
             evonet_requant_from_scale(target / typical * (0.2 + gsl_rng_uniform(r)), &c[o].mult,
                                       &c[o].shift);
         }
-        t->L[l] = (evonet_layer){u, c, (uint16_t)ni, (uint16_t)no, EVONET_W8};
+        t->L[l] = (evonet_layer){
+            .w = u, .chan = c, .n_in = (uint16_t)ni, .n_out = (uint16_t)no, .wfmt = EVONET_W8};
         t->mem[l][0] = u, t->mem[l][1] = c;
     }
     t->net = (evonet){t->L, (uint16_t)nl};

@@ -262,10 +262,11 @@ static void test_export_path_forms(void **state)
     /* What comes between tmp and "tiny", and after it. */
     const char *const pre[] = {"/", "/./", "/", "//"}, *const post[] = {"", "", "/", "//"};
     for (size_t i = 0; i < 4; i++)
-        assert_int_equal(
-            run("%s export %s%stiny%s -o %s/form%zu.h -q", abin, tmp, pre[i], post[i], tmp, i), 0);
-    assert_int_equal(run("cd %s && %s export ./tiny -o form4.h -q", tmp, abin), 0);
-    assert_int_equal(run("cd %s/tiny && %s export . -o ../form5.h -q", tmp, abin), 0);
+        assert_int_equal(run("%s export %s%stiny%s -o %s/form%zu.h --name n -q", abin, tmp, pre[i],
+                             post[i], tmp, i),
+                         0);
+    assert_int_equal(run("cd %s && %s export ./tiny -o form4.h --name n -q", tmp, abin), 0);
+    assert_int_equal(run("cd %s/tiny && %s export . -o ../form5.h --name n -q", tmp, abin), 0);
     for (size_t i = 1; i < 6; i++)
         assert_int_equal(run("cmp -s %s/form0.h %s/form%zu.h", tmp, tmp, i), 0);
     assert_int_equal(run("grep -q ' from run tiny (' %s/form0.h", tmp), 0);
@@ -315,7 +316,9 @@ static void test_outputs_special_files(void **state)
                          d, d, d, d),
                      0);
     char pre[3][600];
-    snprintf(pre[0], sizeof pre[0], "%s export %s", bin, run_dir);
+    /* --force: export refuses to replace a file it did not write (the
+     * link's target "old"); test_export_pkg checks that refusal. */
+    snprintf(pre[0], sizeof pre[0], "%s export %s --force", bin, run_dir);
     snprintf(pre[1], sizeof pre[1], "%s dataset --config tests/data/tiny.ini -n 5", bin);
     snprintf(pre[2], sizeof pre[2], "%s simulate --config tests/data/tiny.ini --poses %s/poses.csv",
              bin, d);
@@ -366,9 +369,16 @@ static void test_install(void **state)
     /* A make started by the test must not talk to the make running the tests. */
     const char *mk = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory";
     assert_int_equal(run("%s install PREFIX=%s EVOTRAIN=%s >/dev/null", mk, prefix, bin), 0);
-    static const char *const files[] = {"bin/evotrain", "share/man/man1/evotrain.1",
-                                        "share/evotrain/evonet.h", "share/evotrain/evonet.c"};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const files[] = {"bin/evotrain",
+                                        "share/man/man1/evotrain.1",
+                                        "share/evotrain/evonet.h",
+                                        "share/evotrain/evonet.c",
+                                        "share/doc/evotrain/README.md",
+                                        "share/doc/evotrain/configs/pose.ini",
+                                        "share/doc/evotrain/configs/quick.ini",
+                                        "share/doc/evotrain/examples/tilt/tilt.py",
+                                        "share/doc/evotrain/examples/plugin/light2d.c"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char p[700];
         snprintf(p, sizeof p, "%s/%s", prefix, files[i]);
         assert_true(file_size(p) > 0);
@@ -376,6 +386,7 @@ static void test_install(void **state)
     assert_int_equal(run("%s/bin/evotrain --version > /dev/null", prefix), 0);
     assert_int_equal(run("%s uninstall PREFIX=%s EVOTRAIN=%s >/dev/null", mk, prefix, bin), 0);
     assert_int_equal(run("test -z \"$(find %s -type f)\"", prefix), 0);
+    assert_int_equal(run("test ! -e %s/share/doc/evotrain", prefix), 0);
 }
 
 int main(void)

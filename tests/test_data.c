@@ -38,10 +38,12 @@ static int teardown(void **state)
     return run("rm -rf %s", tmp);
 }
 
-/* The header of run name, from its include guard on. */
+/* The header of run name, from its include guard on, named pose_net
+ * whatever the file's name. */
 static char *network_of(const char *name)
 {
-    assert_int_equal(run("%s export %s/%s -o %s/%s.h -q", bin, tmp, name, tmp, name), 0);
+    assert_int_equal(
+        run("%s export %s/%s -o %s/%s.h --name pose_net -q", bin, tmp, name, tmp, name), 0);
     char p[400];
     snprintf(p, sizeof p, "%s/%s.h", tmp, name);
     char *h = slurp(p, NULL);
@@ -117,7 +119,11 @@ static void test_csv(void **state)
                          bin, tmp, tmp, tmp, tmp),
                      0);
     char *h = network_of("c1");
-    assert_non_null(strstr(h, "s0_x, s0_y"));
+    /* Each input by name, each target's range over the training file (but
+     * the 256 rows held out to validate). */
+    assert_non_null(strstr(h, " *   in[0] s0_x\n *   in[1] s0_y\n"));
+    assert_non_null(strstr(h, "Trained on 2744 samples with targets in"));
+    assert_non_null(strstr(h, "x_mm ["));
     free(h);
     assert_selftest("c1");
     /* One row more in the training file: the resume refuses, naming it. */
@@ -152,7 +158,8 @@ static void test_command(void **state)
     assert_same_network("w1", "w2");
     char *h = network_of("w1");
     assert_non_null(strstr(h, "ax (counts)"));
-    assert_non_null(strstr(h, "roll (0.01 deg)"));
+    assert_non_null(strstr(h, "out[0] roll: 0.01 deg per step"));
+    assert_non_null(strstr(h, "roll ["));
     free(h);
     assert_selftest("w1");
     assert_int_equal(run("%s eval %s/w1 -n 2000 | grep -q '^pitch *deg'", bin, tmp), 0);

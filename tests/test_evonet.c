@@ -45,7 +45,8 @@ static void tnet_make(tnet *t, const unsigned *w, unsigned nl, gsl_rng *r, int w
             evonet_requant_from_scale(target / typical * (0.3 + gsl_rng_uniform(r)), &c[o].mult,
                                       &c[o].shift);
         }
-        t->L[l] = (evonet_layer){u, c, (uint16_t)ni, (uint16_t)no, EVONET_W8};
+        t->L[l] = (evonet_layer){
+            .w = u, .chan = c, .n_in = (uint16_t)ni, .n_out = (uint16_t)no, .wfmt = EVONET_W8};
         t->mem[l][0] = u, t->mem[l][1] = c;
     }
     t->net = (evonet){t->L, (uint16_t)nl};
@@ -360,7 +361,12 @@ static void test_export_deterministic_and_checked(void **state)
         tin[i] = (int16_t)(i * 37 - 900);
     static const char *const names[] = {"x (0.01 mm)",     "y (0.01 mm)",      "z (0.01 mm)",
                                         "roll (0.01 deg)", "pitch (0.01 deg)", "yaw (0.01 deg)"};
-    et_export_info info = {"pose_net", "test", "18 ADC counts", names, tin, 3};
+    et_export_info info = {.name = "pose_net",
+                           .provenance = "test",
+                           .input_doc = "18 ADC counts",
+                           .output_names = names,
+                           .test_in = tin,
+                           .n_tests = 3};
     int rc1, rc2;
     char *a = export_to_string(&t.net, &info, &rc1);
     char *b = export_to_string(&t.net, &info, &rc2);

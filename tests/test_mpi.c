@@ -20,10 +20,11 @@ static const char *mpi_bin, *bin;
 /* Root in CI containers, and more ranks than cores on purpose. */
 static const char *mpirun = "mpirun --allow-run-as-root --oversubscribe";
 
-/* Exported header of a run, from the data on (the first lines name the run). */
+/* Exported header of a run, from the data on (the first lines name the run),
+ * under one name whatever the file's. */
 static char *net_of(const char *name)
 {
-    if (run("%s export %s/%s -o %s/%s.h -q", bin, tmp, name, tmp, name) != 0)
+    if (run("%s export %s/%s -o %s/%s.h --name net -q", bin, tmp, name, tmp, name) != 0)
         return NULL;
     char p[256];
     snprintf(p, sizeof p, "%s/%s.h", tmp, name);
@@ -189,8 +190,16 @@ static void test_sources_ranks(void **state)
                              "sim/examples/tilt/tilt.ini > %s/command.ini",
                              tmp),
                          0);
-    static const char *const kinds[] = {"csv", "plugin", "command"};
-    for (int k = 0; k < (have_py ? 3 : 2); k++) {
+    /* A classification: the gesture program's labels, the error-rate choice. */
+    if (have_py)
+        assert_int_equal(run("sed -e 's/^time_limit_s  = 120/time_limit_s = 0\\nmax_generations "
+                             "= 40/' -e 's/^pool          = 65536/pool = 4096/' -e "
+                             "'s/^polish_sweeps = 3/polish_sweeps = 1/' "
+                             "sim/examples/gesture/gesture.ini > %s/classify.ini",
+                             tmp),
+                         0);
+    static const char *const kinds[] = {"csv", "plugin", "command", "classify"};
+    for (int k = 0; k < (have_py ? 4 : 2); k++) {
         char one[32], two[32];
         snprintf(one, sizeof one, "%s1", kinds[k]);
         snprintf(two, sizeof two, "%s2", kinds[k]);

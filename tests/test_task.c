@@ -38,10 +38,11 @@ static void tiny_plus(const char *name, const char *text)
 }
 
 /* The exported header from its include guard on (the provenance names
- * the run). */
+ * the run), named net whatever the file's name. */
 static char *network_of(const char *run_name)
 {
-    assert_int_equal(run("%s export %s/%s -o %s/%s.h -q", bin, tmp, run_name, tmp, run_name), 0);
+    assert_int_equal(
+        run("%s export %s/%s -o %s/%s.h --name net -q", bin, tmp, run_name, tmp, run_name), 0);
     char p[400];
     snprintf(p, sizeof p, "%s/%s.h", tmp, run_name);
     char *h = slurp(p, NULL);
@@ -85,8 +86,8 @@ static void test_scale_and_group(void **state)
     tiny_plus("s.ini", "\n[target x]\nscale = 0.02\n\n[group xy]\noutputs = y x\n");
     assert_int_equal(run("%s --config %s/s.ini --out %s --name s -q", bin, tmp, tmp), 0);
     char *h = network_of("s");
-    assert_non_null(strstr(h, "x (0.02 mm)"));
-    assert_non_null(strstr(h, "y (0.01 mm)"));
+    assert_non_null(strstr(h, " *   out[0] x: 0.02 mm per step\n"));
+    assert_non_null(strstr(h, " *   out[1] y: 0.01 mm per step\n"));
     free(h);
     char p[400];
     snprintf(p, sizeof p, "%s/s/log.csv", tmp);

@@ -160,6 +160,31 @@ ssize_t et_getline_max(char **buf, size_t *cap, FILE *fp, size_t max, int *overl
     return (ssize_t)n;
 }
 
+int et_make_dirs(const char *dir)
+{
+    char *p = et_strdup(dir);
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s)
+            continue;
+        char c = *s;
+        *s = '\0';
+        struct stat st;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            et_error(p, 0, "cannot create directory: %s", strerror(errno));
+            rc = -1;
+        } else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            et_error(p, 0, "not a directory");
+            rc = -1;
+        }
+        *s = c;
+        if (rc || !c)
+            break;
+    }
+    free(p);
+    return rc;
+}
+
 int et_fsync_dir_of(const char *path)
 {
     char *dir = et_strdup(path);

@@ -66,6 +66,10 @@ FILE *et_fopen_read(const char *path, const char *what);
  * no line end (/dev/zero, a 300 MB blob) costs max bytes, not its size. */
 ssize_t et_getline_max(char **buf, size_t *cap, FILE *fp, size_t max, int *overlong);
 
+/* mkdir -p dir (a file's directories, as `kernel -o` and export create
+ * them). 0 ok, -1 reported with the component that failed. */
+int et_make_dirs(const char *dir);
+
 /* fsync the directory holding path, so a rename in it is durable. */
 int et_fsync_dir_of(const char *path);
 

@@ -27,7 +27,7 @@ static int cmd_bench(int argc, char **argv)
 const et_command et_commands[] = {
     {"train", cmd_train, "evotrain [train] --config FILE [--name N] [--force] | --resume DIR",
      "Train the network a configuration describes; write or continue the run directory.", 0},
-    {"export", cmd_export, "evotrain export DIR -o FILE.h [--name NAME]",
+    {"export", cmd_export, "evotrain export DIR -o FILE.h | --format F -o DIR2 [--name NAME]",
      "Write the run's best network as a deterministic C header for the evonet kernel.", 0},
     {"eval", cmd_eval, "evotrain eval DIR [--data FILE.csv] [-n N]",
      "Print the best network's errors on fresh samples or on a dataset.", 0},

@@ -10,32 +10,6 @@
 #include "run.h"
 #include "util.h"
 
-/* mkdir -p. 0 ok, -1 reported. */
-static int make_dirs(const char *dir)
-{
-    char *p = et_strdup(dir);
-    int rc = 0;
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s)
-            continue;
-        char c = *s;
-        *s = '\0';
-        struct stat st;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            et_error(p, 0, "cannot create directory: %s", strerror(errno));
-            rc = -1;
-        } else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            et_error(p, 0, "not a directory");
-            rc = -1;
-        }
-        *s = c;
-        if (rc || !c)
-            break;
-    }
-    free(p);
-    return rc;
-}
-
 /* 1 if path holds exactly f, 0 if it does not exist, -1 if it differs. */
 static int compare(const char *path, const et_kernel_file *f)
 {
@@ -83,7 +57,7 @@ int cmd_kernel(int argc, char **argv)
         et_error(NULL, 0, "kernel: give the target directory with -o DIR");
         return ET_EXIT_USAGE;
     }
-    if (make_dirs(dir) != 0)
+    if (et_make_dirs(dir) != 0)
         return ET_EXIT_INPUT;
     /* Check every file before writing any, so a refusal changes nothing. */
     int *state = et_calloc(et_n_kernel_files, sizeof *state), refused = 0;

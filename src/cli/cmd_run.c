@@ -11,6 +11,8 @@
 #include "commands.h"
 #include "evalcore.h"
 #include "export.h"
+#include "export_doc.h"
+#include "export_pkg.h"
 #include "run.h"
 #include "runeval.h"
 #include "sim.h"
@@ -54,17 +56,20 @@ static void provenance(const et_run *r, const char *dir, char *prov, size_t size
         snprintf(pol, sizeof pol, ", polished in %llu sweeps", (unsigned long long)r->polish.sweep);
     run_name_of(dir, run_name, sizeof run_name);
     snprintf(prov, size,
-             "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation RMSE "
+             "Made by evotrain from run %s (seed %llu, generation %llu%s%s; validation %s"
              "%s).",
              run_name, (unsigned long long)r->cfg.seed, (unsigned long long)r->st.best_generation,
-             won, pol, errs);
+             won, pol, r->task.classify ? "" : "RMSE ", errs);
 }
 
-/* The header into outp, atomically. Ctrl-C or SIGTERM while it is written
- * would leave its temp file behind: they are noted instead (a mask would not
- * do: OpenMP's threads would take them), and honoured once the file is
- * renamed or removed: exit 130 either way, as the dataset command does. */
-static int write_header(const char *outp, const evonet *net, const et_export_info *info)
+/* The header into outp, atomically, or the package into directory outp.
+ * Ctrl-C or SIGTERM while a file is written would leave its temp file
+ * behind: they are noted instead (a mask would not do: OpenMP's threads
+ * would take them), and honoured once the file is renamed or removed (a
+ * package stops before its next file): exit 130 either way, as the dataset
+ * command does. */
+static int write_export(const char *outp, const char *format, int force, const evonet *net,
+                        const et_export_info *info)
 {
     struct sigaction sa, old_int, old_term, old_hup;
     memset(&sa, 0, sizeof sa);
@@ -74,7 +79,10 @@ static int write_header(const char *outp, const evonet *net, const et_export_inf
     sigaction(SIGHUP, &sa, &old_hup);
     et_afile af;
     int rc = ET_EXIT_INPUT;
-    if (et_afile_open(&af, outp) == 0) {
+    if (strcmp(format, "header")) {
+        if (et_export_package(format, outp, force, net, info, &export_signal) == 0)
+            rc = ET_EXIT_OK;
+    } else if (et_afile_open(&af, outp) == 0) {
         if (et_export_write(af.fp, net, info) == 0 && !export_signal) {
             if (et_afile_commit(&af) == 0) {
                 rc = ET_EXIT_OK;
@@ -90,19 +98,57 @@ static int write_header(const char *outp, const evonet *net, const et_export_inf
     return export_signal ? ET_EXIT_INTERRUPTED : rc;
 }
 
+/* The directory a header goes into, created if missing as `kernel -o`
+ * does; nothing for a file in the working directory or stdout. */
+static int make_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    char *dir = et_strdup(path);
+    dir[slash - path] = '\0';
+    int rc = et_make_dirs(dir);
+    free(dir);
+    return rc;
+}
+
+static const char export_usage[] =
+    "usage: evotrain export DIR -o FILE.h [--name NAME] [--force]\n"
+    "       evotrain export DIR --format FORMAT -o OUTDIR [--name NAME] [--force]\n";
+
 int cmd_export(int argc, char **argv)
 {
-    const char *dir = NULL, *outp = NULL, *name = "pose_net";
+    const char *dir = NULL, *outp = NULL, *name = NULL, *format = "header";
+    int force = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: evotrain export DIR -o FILE.h [--name NAME]\n"
-                   "Writes the best network of run DIR as a C header for the evonet kernel:\n"
-                   "NAME_infer(in, out), NAME_selftest(), NAME_N_IN, NAME_N_OUT.\n");
+            printf(
+                "%s"
+                "Writes the best network of run DIR as a C header for the evonet kernel:\n"
+                "NAME_infer(in, out), NAME_selftest(), NAME_N_IN, NAME_N_OUT, NAME_STACK_BYTES,\n"
+                "with each input's and output's scaling and the states trained on.\n"
+                "NAME is the file's name without its extension (-o imu_net.h: imu_net_infer,\n"
+                "IMU_NET_N_IN) unless --name says otherwise. Missing directories are\n"
+                "created; an existing file not written by evotrain export is refused\n"
+                "unless --force.\n"
+                "--format packages the header with the kernel (evonet.h, evonet.c) into\n"
+                "OUTDIR, NAME from OUTDIR's name:\n"
+                "  header      the header alone (the default)\n"
+                "  arduino     an Arduino library: library.properties, src/, examples/\n"
+                "  platformio  a PlatformIO library: library.json, src/, examples/\n"
+                "  zephyr      a Zephyr module: zephyr/module.yml, CMakeLists.txt, Kconfig\n"
+                "  rust        a no_std Rust crate: Cargo.toml, src/lib.rs (the same\n"
+                "              integer arithmetic, the weights as const arrays, selftest())\n",
+                export_usage);
             return ET_EXIT_OK;
         } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
             outp = argv[++i];
         } else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
             name = argv[++i];
+        } else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+            format = argv[++i];
+        } else if (!strcmp(argv[i], "--force")) {
+            force = 1;
         } else if (argv[i][0] != '-' && !dir) {
             dir = argv[i];
         } else {
@@ -111,13 +157,28 @@ int cmd_export(int argc, char **argv)
         }
     }
     if (!dir || !outp) {
-        et_error(NULL, 0, "export: usage: evotrain export DIR -o FILE.h [--name NAME]");
+        et_error(NULL, 0, "export: give the run and the output:\n%s", export_usage);
         return ET_EXIT_USAGE;
     }
-    if (!et_is_identifier(name)) {
+    if (strcmp(format, "header") && !et_export_format_known(format)) {
+        et_error(NULL, 0,
+                 "export: unknown --format '%s' (header, arduino, platformio, zephyr, rust)",
+                 format);
+        return ET_EXIT_USAGE;
+    }
+    char auto_name[64];
+    if (!name) {
+        et_export_name_of(outp, auto_name);
+        name = auto_name;
+    } else if (!et_is_identifier(name)) {
         et_error(NULL, 0, "export: --name '%s' is not a C identifier", name);
         return ET_EXIT_USAGE;
     }
+    /* Refusals come before the run is opened: a program source is not
+     * started for an export that cannot be written. */
+    if (!strcmp(format, "header") && strcmp(outp, "-") &&
+        (et_export_may_overwrite(outp, force) != 0 || make_parent(outp) != 0))
+        return ET_EXIT_INPUT;
     et_run r;
     if (et_run_open(dir, &r) != 0)
         return ET_EXIT_INPUT;
@@ -126,37 +187,26 @@ int cmd_export(int argc, char **argv)
      * header. */
     int16_t *counts;
     double *truth;
-    size_t n_tests, ni = r.task.n_in;
+    size_t n_tests;
     if (et_rundata_rows(&r.data, ET_SET_SELFTEST, N_SELFTEST, &counts, &truth, &n_tests) != 0) {
         et_run_close(&r);
         return ET_EXIT_INPUT;
     }
     free(truth);
-    char prov[1024], input_doc[512];
+    char prov[1024];
     provenance(&r, dir, prov, sizeof prov);
-    if (r.data.kind == ET_DATA_SIM)
-        snprintf(input_doc, sizeof input_doc,
-                 "%zu raw ADC counts (int16) in the order %s, %s, ..., %s", ni, r.task.in_name[0],
-                 r.task.in_name[1], r.task.in_name[ni - 1]);
-    else {
-        /* Every input by name and unit, as far as the line holds them. */
-        int len = snprintf(input_doc, sizeof input_doc, "%zu int16 readings:", ni);
-        for (size_t i = 0; i < ni && len > 0 && (size_t)len < sizeof input_doc - 8; i++)
-            len += snprintf(input_doc + len, sizeof input_doc - (size_t)len, "%s %s%s%s%s",
-                            i ? "," : "", r.task.in_name[i], *r.task.in_unit[i] ? " (" : "",
-                            r.task.in_unit[i], *r.task.in_unit[i] ? ")" : "");
+    const char *classes[ET_MAX_OUTPUTS];
+    for (unsigned k = 0; k < r.task.n_out && r.task.classify; k++)
+        classes[k] = r.task.class_name[k];
+    char *doc = et_export_doc(&r);
+    int rc = ET_EXIT_INPUT;
+    if (doc) {
+        et_export_info info = {
+            name, prov, NULL, NULL, counts, (unsigned)n_tests, r.task.classify ? classes : NULL,
+            doc};
+        rc = write_export(outp, format, force, &r.best->net, &info);
     }
-    /* Each output with the value of one step: "x (0.01 mm)". */
-    char out_doc[ET_MAX_OUTPUTS][2 * ET_NAME_MAX + 32];
-    const char *out_names[ET_MAX_OUTPUTS];
-    for (unsigned k = 0; k < r.task.n_out; k++) {
-        const et_target *o = &r.task.out[k];
-        snprintf(out_doc[k], sizeof out_doc[k], "%s (%g%s%s)", o->name, o->scale,
-                 *o->unit ? " " : "", o->unit);
-        out_names[k] = out_doc[k];
-    }
-    et_export_info info = {name, prov, input_doc, out_names, counts, (unsigned)n_tests};
-    int rc = write_header(outp, &r.best->net, &info);
+    free(doc);
     free(counts);
     et_run_close(&r);
     return rc;
@@ -177,7 +227,7 @@ int cmd_eval(int argc, char **argv)
     int rc = et_run_eval_open("eval", eval_help, argc, argv, &re);
     if (rc != ET_RUN_EVAL_OPEN)
         return rc;
-    et_eval_print(&re.ev, stdout);
+    et_eval_print_task(&re.ev, &re.run.task, stdout);
     et_run_eval_close(&re);
     return ET_EXIT_OK;
 }

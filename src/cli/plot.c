@@ -555,7 +555,7 @@ static void script_pose(FILE *o, const et_run *r, const et_eval *ev, const curve
 
 /* Run gnuplot on the script in dir. An exec failure is passed back through a
  * close-on-exec pipe, so "not installed" is told apart from a script error. */
-static int run_gnuplot(const char *dir, const char *script)
+int et_plot_gnuplot(const char *dir, const char *script)
 {
     const char *prog = getenv("GNUPLOT");
     if (!prog || !*prog)
@@ -616,6 +616,8 @@ static int run_gnuplot(const char *dir, const char *script)
 
 int et_plot_write(const et_run *r, const et_eval *ev)
 {
+    if (r->task.classify)
+        return et_plot_classes(r, ev);
     double range[ET_MAX_OUTPUTS];
     size_t beyond[ET_MAX_OUTPUTS];
     curve c[MAX_CURVES];
@@ -639,7 +641,7 @@ int et_plot_write(const et_run *r, const et_eval *ev)
     script_pose(af.fp, r, ev, c, nc);
     if (et_afile_commit(&af) != 0)
         goto out;
-    rc = run_gnuplot(r->dir, "plot.gp");
+    rc = et_plot_gnuplot(r->dir, "plot.gp");
     for (int i = 0; rc == 0 && i < ET_PLOT_N_PNG; i++)
         et_info("evotrain: wrote %s/%s\n", r->dir, et_plot_png[i]);
 out:

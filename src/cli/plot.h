@@ -28,4 +28,15 @@ const char *et_plot_what(const et_task *t, int i);
  * 0 ok; -1 on an error (reported); ET_PLOT_NO_GNUPLOT. */
 int et_plot_write(const et_run *r, const et_eval *ev);
 
+/* A classification's figures instead (plot_class.c): training_curve.png
+ * (the validation error rates) and confusion.png. et_plot_write draws them
+ * for a classification run. */
+enum { ET_PLOT_N_CLASS_PNG = 2 };
+extern const char *const et_plot_class_png[ET_PLOT_N_CLASS_PNG];
+const char *et_plot_class_what(int i);
+int et_plot_classes(const et_run *r, const et_eval *ev);
+
+/* Runs gnuplot on script in dir: 0, -1 (reported) or ET_PLOT_NO_GNUPLOT. */
+int et_plot_gnuplot(const char *dir, const char *script);
+
 #endif

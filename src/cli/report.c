@@ -29,8 +29,8 @@
  * and the cost model below from tests/firmware/m0-calibrate.sh. */
 #define M0_CODE_O2 6800        /* bytes of the fast kernel (-O2) */
 #define M0_CODE_OS 1140        /* bytes of the compact kernel (-Os) */
-#define M0_STACK_O2 112        /* deepest stack: evonet_forward 32 + a layer function 80 */
-#define M0_STACK_OS 128        /* evonet_forward 112 + evonet_scratch_bytes 16 */
+#define M0_STACK_O2 224        /* deepest: evonet_forward 40 + layer_any 120 + mac_w4 64 */
+#define M0_STACK_OS 208        /* evonet_forward 144 + mac_w4 64 */
 #define M0_REF_CYCLES_OS 11681 /* the -Os kernel on bench-m0's 18-16-16-6 fixture */
 #define M0_REF_CYCLES_O2 4384  /* the -O2 kernel on the same */
 #define M0_REF_MODEL_O2 4537   /* what the cost model below gives for that fixture */
@@ -173,6 +173,19 @@ static void section_task(FILE *o, const et_task *t)
         one_unit &= !strcmp(t->in_unit[i], t->in_unit[0]);
     if (one_unit && *t->in_unit[0])
         fprintf(o, "; %s", t->in_unit[0]);
+    if (t->classify) {
+        static const char *const loss[] = {"squared margin shortfall (hinge)",
+                                           "least squares on one-hot targets",
+                                           "softmax cross-entropy"};
+        fprintf(o, "); classification into %u classes, one score each (1.0 = %d steps): ",
+                t->n_out, ET_CLASS_ONE);
+        for (unsigned k = 0; k < t->n_out; k++)
+            fprintf(o, "%s%s (weight %.3g)", k ? ", " : "", t->class_name[k], t->class_weight[k]);
+        fprintf(o, "; the search descends the %s, and the class-weighted error rate picks the "
+                   "network |\n",
+                loss[t->class_loss >= 0 && t->class_loss < 3 ? t->class_loss : 0]);
+        return;
+    }
     fprintf(o, "); %u output%s: ", t->n_out, t->n_out == 1 ? "" : "s");
     for (unsigned k = 0; k < t->n_out; k++) {
         const et_target *g = &t->out[k];
@@ -266,8 +279,44 @@ static void section_config(FILE *o, const et_run *r)
                "[log.csv](log.csv).\n\n");
 }
 
+/* A classification's errors: accuracy, each class's precision and recall,
+ * the confusion matrix. */
+static void section_classes(FILE *o, const et_task *t, const et_eval *ev)
+{
+    unsigned no = ev->n_out;
+    fprintf(o,
+            "## Errors\n\nThe best network, run by the integer kernel exactly as on the "
+            "device, on %zu %s; the class is the first largest score, as in the header's "
+            "`_classify`. **Accuracy %.2f %%** (%zu of %zu; error %.2f %%).\n\n",
+            ev->n, ev->source ? ev->source : "held-out samples of the data source",
+            100.0 * (double)ev->correct / (double)ev->n, ev->correct, ev->n,
+            100.0 - 100.0 * (double)ev->correct / (double)ev->n);
+    fprintf(o, "| class | samples | precision | recall |\n|---|---:|---:|---:|\n");
+    for (unsigned k = 0; k < no; k++)
+        fprintf(o, "| %s | %zu | %.2f %% | %.2f %% |\n", t->class_name[k], ev->support[k],
+                100 * ev->precision[k], 100 * ev->recall[k]);
+    fprintf(o, "\nConfusion matrix (rows: true class; columns: the network's class):\n\n| |");
+    for (unsigned p = 0; p < no; p++)
+        fprintf(o, " %s |", t->class_name[p]);
+    fprintf(o, "\n|---|");
+    for (unsigned p = 0; p < no; p++)
+        fprintf(o, "---:|");
+    fputc('\n', o);
+    for (unsigned k = 0; k < no; k++) {
+        fprintf(o, "| **%s** |", t->class_name[k]);
+        for (unsigned p = 0; p < no; p++)
+            fprintf(o, " %zu |", ev->confusion[k * no + p]);
+        fputc('\n', o);
+    }
+    fputc('\n', o);
+}
+
 static void section_errors(FILE *o, const et_task *t, const et_eval *ev)
 {
+    if (t->classify) {
+        section_classes(o, t, ev);
+        return;
+    }
     fprintf(o, "## Errors\n\n");
     if (ev->source)
         fprintf(o,
@@ -372,6 +421,12 @@ static void section_plots(FILE *o, const et_task *t, int have)
     fprintf(o, "## Plots\n\n");
     if (!have) {
         fprintf(o, "Not drawn (gnuplot was not available); `evotrain plot DIR` draws them.\n");
+        return;
+    }
+    if (t->classify) {
+        for (int i = 0; i < ET_PLOT_N_CLASS_PNG; i++)
+            fprintf(o, "%s:\n\n![%s](%s)\n\n", et_plot_class_what(i), et_plot_class_what(i),
+                    et_plot_class_png[i]);
         return;
     }
     for (int i = 0; i < ET_PLOT_N_PNG; i++)

@@ -127,6 +127,9 @@ void source_free(et_source *s)
     free(s->in);
     free(s->out);
     free(s->identity);
+    for (size_t k = 0; k < s->n_classes; k++)
+        free(s->classes[k]);
+    free(s->classes);
     free(s);
 }
 
@@ -169,6 +172,16 @@ const char *et_source_identity(et_source *s)
     if (!s->identity)
         s->identity = s->ops->identity(s);
     return s->identity;
+}
+
+size_t et_source_n_classes(const et_source *s)
+{
+    return s->n_classes;
+}
+
+const char *et_source_class(const et_source *s, size_t k)
+{
+    return k < s->n_classes ? s->classes[k] : NULL;
 }
 
 void et_source_close(et_source *s)

@@ -94,7 +94,19 @@ typedef struct et_source_desc {
     const char *const *targets;
     size_t n_targets;
     size_t n_in;
+    /* csv: the one target column holds class labels (labels 1), each an
+     * integer class index or a class name; its value in T is the index.
+     * classes (n_classes of them, at most ET_SOURCE_MAX_CLASSES) fixes the
+     * classes: a label names one or is an index below n_classes. Without
+     * them the file's own labels are the classes: 0 .. the largest when
+     * every label is an integer, else the distinct names in sorted (strcmp)
+     * order, so the order of the rows does not matter. */
+    int labels;
+    const char *const *classes;
+    size_t n_classes;
 } et_source_desc;
+
+#define ET_SOURCE_MAX_CLASSES 64 /* a class per output of the network */
 
 typedef struct et_source et_source;
 
@@ -113,6 +125,11 @@ size_t et_source_n_inputs(const et_source *s);
 size_t et_source_n_targets(const et_source *s);
 const et_source_var *et_source_input(const et_source *s, size_t i);
 const et_source_var *et_source_target(const et_source *s, size_t i);
+
+/* A labelled CSV's classes (see et_source_desc.labels): their count (0
+ * for any other source) and names, owned by s. */
+size_t et_source_n_classes(const et_source *s);
+const char *et_source_class(const et_source *s, size_t k);
 
 /* The number of samples there are (csv: its rows), or UINT64_MAX when a
  * simulator makes them without end. */

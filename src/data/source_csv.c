@@ -135,6 +135,128 @@ static int choose_columns(et_csv *csv, const et_source_desc *d, unsigned char *r
     return 0;
 }
 
+/* Class labels of a labelled file (source.h): a fixed list, or the file's
+ * own labels gathered as they come (n of them, in order of first
+ * appearance; ints: every label so far was an integer). */
+typedef struct labeler {
+    const char *const *fixed;
+    size_t n_fixed;
+    char *name[ET_SOURCE_MAX_CLASSES];
+    long value[ET_SOURCE_MAX_CLASSES];
+    size_t n;
+    int ints;
+} labeler;
+
+/* An integer label: [0, 2^31), no sign, no spaces. */
+static int parse_index(const char *s, long *v)
+{
+    if (!*s || strlen(s) > 9)
+        return -1;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
+    *v = strtol(s, NULL, 10);
+    return 0;
+}
+
+/* The class of cell: into *k its index among lb's classes (the fixed list)
+ * or among those seen so far. 0, or -1 reported at the row. */
+static int label_of(et_csv *csv, const char *col, labeler *lb, const char *cell, double *k)
+{
+    long v = -1;
+    int is_int = parse_index(cell, &v) == 0;
+    if (lb->fixed) {
+        for (size_t i = 0; i < lb->n_fixed; i++)
+            if (!strcmp(lb->fixed[i], cell)) {
+                *k = (double)i;
+                return 0;
+            }
+        if (is_int && (size_t)v < lb->n_fixed) {
+            *k = (double)v;
+            return 0;
+        }
+        char list[256] = "";
+        for (size_t i = 0; i < lb->n_fixed && strlen(list) < 200; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? " " : "",
+                     lb->fixed[i]);
+        et_csv_error(csv,
+                     "column %s: label '%.40s' is not a class of the training data (%s%s) nor "
+                     "an index 0 to %zu",
+                     col, cell, list, strlen(list) >= 200 ? " ..." : "", lb->n_fixed - 1);
+        return -1;
+    }
+    if (!*cell) {
+        et_csv_error(csv, "column %s: missing label (empty field)", col);
+        return -1;
+    }
+    for (size_t i = 0; i < lb->n; i++)
+        if (!strcmp(lb->name[i], cell)) {
+            *k = (double)i;
+            return 0;
+        }
+    if (lb->n == ET_SOURCE_MAX_CLASSES || (is_int && v >= ET_SOURCE_MAX_CLASSES)) {
+        et_csv_error(csv, "column %s: label '%.40s' makes more than %d classes (a network has at most %d outputs)",
+                     col, cell, ET_SOURCE_MAX_CLASSES, ET_SOURCE_MAX_CLASSES);
+        return -1;
+    }
+    if (strlen(cell) > 63) {
+        et_csv_error(csv, "column %s: label '%.40s...' is longer than 63 characters", col, cell);
+        return -1;
+    }
+    lb->ints &= is_int;
+    lb->value[lb->n] = is_int ? v : -1;
+    lb->name[lb->n] = et_strdup(cell);
+    *k = (double)lb->n++;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The classes of a file read without a fixed list, into s; the rows' labels
+ * (T, rows of them) renumbered from order of appearance to class index. */
+static void label_finish(labeler *lb, et_source *s, double *T, size_t rows)
+{
+    size_t map[ET_SOURCE_MAX_CLASSES], n = lb->n;
+    if (lb->ints) {
+        /* Integer labels are the indices; the classes run to the largest. */
+        long top = 0;
+        for (size_t i = 0; i < n; i++) {
+            map[i] = (size_t)lb->value[i];
+            top = lb->value[i] > top ? lb->value[i] : top;
+        }
+        s->n_classes = (size_t)top + 1;
+        s->classes = et_calloc(s->n_classes, sizeof *s->classes);
+        for (size_t c = 0; c < s->n_classes; c++) {
+            char b[24];
+            snprintf(b, sizeof b, "%zu", c);
+            s->classes[c] = et_strdup(b);
+        }
+    } else {
+        char *sorted[ET_SOURCE_MAX_CLASSES];
+        memcpy(sorted, lb->name, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_str);
+        s->n_classes = n;
+        s->classes = et_calloc(n ? n : 1, sizeof *s->classes);
+        for (size_t c = 0; c < n; c++) {
+            s->classes[c] = et_strdup(sorted[c]);
+            for (size_t i = 0; i < n; i++)
+                if (lb->name[i] == sorted[c])
+                    map[i] = c;
+        }
+    }
+    for (size_t r = 0; r < rows; r++)
+        T[r] = (double)map[(size_t)T[r]];
+}
+
+static void label_free(labeler *lb)
+{
+    for (size_t i = 0; i < lb->n; i++)
+        free(lb->name[i]);
+}
+
 /* Grows the tables to hold cap rows. */
 static void grow(csv_impl *c, size_t *cap, size_t n_in, size_t n_out)
 {
@@ -167,8 +289,16 @@ et_source *source_open_csv(const et_source_desc *d)
     csv_impl *c = et_calloc(1, sizeof *c);
     c->path = et_strdup(d->path);
     et_source *s = NULL;
+    labeler lb = {.fixed = d->classes, .n_fixed = d->classes ? d->n_classes : 0, .ints = 1};
     if (choose_columns(csv, d, role, order, &n_in, &n_out) != 0)
         goto fail;
+    if (d->labels && n_out != 1) {
+        et_csv_error(csv,
+                     "a classification takes one label column, but %zu target columns are chosen "
+                     "(%s, ...): name it with [data] targets = COLUMN",
+                     n_out, et_csv_name(csv, order[n_in]));
+        goto fail;
+    }
     s = source_new(&csv_ops, c, n_in, n_out);
     char why[160];
     for (size_t i = 0; i < n_in + n_out; i++) {
@@ -203,6 +333,11 @@ et_source *source_open_csv(const et_source_desc *d)
         double *t = c->T + c->rows * n_out;
         for (size_t i = 0; i < n_in + n_out; i++) {
             const char *cell = cells[order[i]];
+            if (i >= n_in && d->labels) {
+                if (label_of(csv, et_csv_name(csv, order[i]), &lb, cell, &t[i - n_in]) != 0)
+                    goto fail;
+                continue;
+            }
             int bad = i < n_in ? source_parse_input(cell, &x[i], why, sizeof why)
                                : source_parse_target(cell, &t[i - n_in], why, sizeof why);
             if (bad) {
@@ -218,6 +353,15 @@ et_source *source_open_csv(const et_source_desc *d)
         et_error(d->path, 0, "no data rows after the header");
         goto fail;
     }
+    if (d->labels && lb.fixed) {
+        s->n_classes = lb.n_fixed;
+        s->classes = et_calloc(lb.n_fixed, sizeof *s->classes);
+        for (size_t k = 0; k < lb.n_fixed; k++)
+            s->classes[k] = et_strdup(lb.fixed[k]);
+    } else if (d->labels) {
+        label_finish(&lb, s, c->T, c->rows);
+    }
+    label_free(&lb);
     c->bytes = et_csv_bytes(csv);
     c->crc = et_csv_crc32(csv);
     s->size = c->rows;
@@ -226,6 +370,7 @@ et_source *source_open_csv(const et_source_desc *d)
     free(order);
     return s;
 fail:
+    label_free(&lb);
     et_csv_close(csv);
     free(role);
     free(order);

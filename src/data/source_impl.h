@@ -19,6 +19,8 @@ struct et_source {
     char **own; /* the vars' strings: input i at 2i, 2i+1, output j after them */
     uint64_t size;
     char *identity;
+    char **classes; /* a labelled CSV's class names (n_classes), else NULL */
+    size_t n_classes;
 };
 
 /* A source with n_in inputs and n_out targets, names not yet set. */

@@ -30,6 +30,8 @@ struct et_fitness {
     double wss[ET_MAX_OUTPUTS], inv_scale[ET_MAX_OUTPUTS];
     unsigned n_groups;
     uint64_t group[ET_MAX_GROUPS];
+    int classify, class_loss;
+    double cw[ET_MAX_OUTPUTS]; /* class weights */
     double alpha;
     size_t max_batch;
     /* Row stride of H and Y: max_batch plus a cache line, so that rows are
@@ -57,6 +59,10 @@ et_fitness *et_fitness_alloc(const et_genome *g, const et_loss_spec *spec, doubl
     f->n_groups = spec->n_groups < ET_MAX_GROUPS ? spec->n_groups : ET_MAX_GROUPS;
     for (unsigned i = 0; i < f->n_groups; i++)
         f->group[i] = spec->group[i];
+    f->classify = spec->classify;
+    f->class_loss = spec->class_loss;
+    for (unsigned k = 0; k < f->n_out && k < ET_MAX_OUTPUTS; k++)
+        f->cw[k] = spec->classify && spec->class_weight ? spec->class_weight[k] : 1.0;
     f->alpha = ridge_alpha;
     f->max_batch = max_batch;
     f->ld = max_batch + 64;
@@ -351,6 +357,85 @@ loss_of(const et_fitness *f, const int16_t *Y, size_t ldy, const et_data *d, dou
     return loss / ((double)d->n * 1e4);
 }
 
+/* A classification's per-chunk sums: errors and samples per class, then
+ * the weighted surrogate (see fitness.h). */
+#define ET_STATS (2 * ET_MAX_OUTPUTS + 1)
+
+/* The surrogate loss of one sample: scores y (n_out, stride ldy), label t,
+ * one = the one-hot target in steps. Exact integers for the hinge and least
+ * squares; the cross-entropy in double, in one fixed order. */
+static double surrogate(const et_fitness *f, const int16_t *y, size_t ldy, unsigned t, double one)
+{
+    unsigned no = f->n_out;
+    if (f->class_loss == ET_CLASS_LOSS_MSE) {
+        int64_t ss = 0;
+        for (unsigned k = 0; k < no; k++) {
+            int64_t e = (int64_t)y[k * ldy] - (k == t ? (int64_t)one : 0);
+            ss += e * e;
+        }
+        return (double)ss / (one * one);
+    }
+    if (f->class_loss == ET_CLASS_LOSS_XENT) {
+        double m = -1e300, z[ET_MAX_OUTPUTS];
+        for (unsigned k = 0; k < no; k++) {
+            z[k] = 4.0 * y[k * ldy] / one;
+            m = z[k] > m ? z[k] : m;
+        }
+        double sum = 0;
+        for (unsigned k = 0; k < no; k++)
+            sum += exp(z[k] - m);
+        return m + log(sum) - z[t];
+    }
+    int32_t other = INT32_MIN;
+    for (unsigned k = 0; k < no; k++)
+        if (k != t && y[k * ldy] > other)
+            other = y[k * ldy];
+    int64_t short_ = (int64_t)one / 2 - ((int64_t)y[t * ldy] - other);
+    return short_ > 0 ? (double)(short_ * short_) / (one * one) : 0.0;
+}
+
+/* The label of sample s: the output whose one-hot target is not 0. */
+static unsigned label_of(const et_fitness *f, const et_data *d, size_t s)
+{
+    for (unsigned k = 0; k < f->n_out; k++)
+        if (d->T[(size_t)k * d->ld + s] != 0)
+            return k;
+    return 0;
+}
+
+/* The class the firmware picks: the first largest score. */
+static unsigned argmax_of(const int16_t *y, size_t ldy, unsigned n)
+{
+    unsigned b = 0;
+    for (unsigned k = 1; k < n; k++)
+        if (y[k * ldy] > y[b * ldy])
+            b = k;
+    return b;
+}
+
+/* Sums over the samples of d (scores Y): stats as ET_STATS, or NULL; the
+ * weighted mean surrogate returned. One sample after the other, so the
+ * double sum is the same bits on every thread. */
+static double class_of(const et_fitness *f, const int16_t *Y, size_t ldy, const et_data *d,
+                       double *stats)
+{
+    unsigned no = f->n_out;
+    double sum = 0, one = f->inv_scale[0];
+    if (stats)
+        memset(stats, 0, sizeof(double) * ET_STATS);
+    for (size_t s = 0; s < d->n; s++) {
+        unsigned t = label_of(f, d, s);
+        sum += f->cw[t] * surrogate(f, Y + s, ldy, t, one);
+        if (stats) {
+            stats[ET_MAX_OUTPUTS + t] += 1;
+            stats[t] += argmax_of(Y + s, ldy, no) != t;
+        }
+    }
+    if (stats)
+        stats[2 * ET_MAX_OUTPUTS] = sum;
+    return sum / (double)d->n;
+}
+
 double et_fitness_eval(et_fitness *f, const double *x, const et_data *d, int tid, et_net *net)
 {
     return et_fitness_eval_as(f, f->g, x, d, tid, net);
@@ -371,7 +456,7 @@ double et_fitness_eval_as(et_fitness *f, const et_genome *g, const double *x, co
     }
     if (net)
         et_net_copy(net, w->net);
-    return loss_of(f, w->Y, ld, d, NULL);
+    return f->classify ? class_of(f, w->Y, ld, d, NULL) : loss_of(f, w->Y, ld, d, NULL);
 }
 
 void et_fitness_eval_all(et_fitness *f, const double *x, size_t count, const et_data *d,
@@ -393,11 +478,35 @@ static void chunk_ss(et_fitness *f, const et_net *net, const et_data *d, size_t 
     ws *w = &f->w[tid];
     et_data c = {d->X + s0, d->T + s0, n, d->ld};
     et_batch_forward(&net->net, c.X, c.ld, c.n, w->Y, f->ld, w->bws);
-    loss_of(f, w->Y, f->ld, &c, ss);
+    memset(ss, 0, sizeof(double) * ET_STATS);
+    if (f->classify)
+        class_of(f, w->Y, f->ld, &c, ss);
+    else
+        loss_of(f, w->Y, f->ld, &c, ss);
+}
+
+/* A classification's errors from its summed stats (ET_STATS). */
+static void class_errors(const et_fitness *f, const double *st, size_t n, et_errors *e)
+{
+    memset(e, 0, sizeof *e);
+    double err = 0, werr = 0, wn = 0;
+    for (unsigned k = 0; k < f->n_out; k++) {
+        double nk = st[ET_MAX_OUTPUTS + k];
+        e->rmse[k] = nk > 0 ? 100.0 * st[k] / nk : 0;
+        err += st[k];
+        werr += f->cw[k] * st[k];
+        wn += f->cw[k] * nk;
+    }
+    e->group_rmse[0] = 100.0 * err / (double)n;
+    e->loss = werr / wn + ET_CLASS_TIE * st[2 * ET_MAX_OUTPUTS] / (double)n;
 }
 
 static void errors_of(const et_fitness *f, const double *ss, size_t n, et_errors *e)
 {
+    if (f->classify) {
+        class_errors(f, ss, n, e);
+        return;
+    }
     memset(e, 0, sizeof *e);
     double loss = 0;
     for (unsigned k = 0; k < f->n_out; k++) {
@@ -452,11 +561,11 @@ void et_errors_read(et_errors *e, const unsigned char *buf)
 
 void et_fitness_errors(et_fitness *f, const et_net *net, const et_data *d, int tid, et_errors *e)
 {
-    double ss[ET_MAX_OUTPUTS], acc_ss[ET_MAX_OUTPUTS] = {0};
+    double ss[ET_STATS], acc_ss[ET_STATS] = {0};
     /* Validation sets may be larger than the minibatch: go in chunks. */
     for (size_t s0 = 0; s0 < d->n; s0 += f->max_batch) {
         chunk_ss(f, net, d, s0, d->n - s0 < f->max_batch ? d->n - s0 : f->max_batch, tid, ss);
-        for (unsigned k = 0; k < f->n_out; k++)
+        for (unsigned k = 0; k < ET_STATS; k++)
             acc_ss[k] += ss[k];
     }
     errors_of(f, acc_ss, d->n, e);
@@ -465,17 +574,19 @@ void et_fitness_errors(et_fitness *f, const et_net *net, const et_data *d, int t
 void et_fitness_errors_all(et_fitness *f, const et_net *net, const et_data *d, et_errors *e)
 {
     size_t nc = (d->n + f->max_batch - 1) / f->max_batch;
-    double *ss = et_calloc(nc * ET_MAX_OUTPUTS, sizeof(double)), acc_ss[ET_MAX_OUTPUTS] = {0};
+    double *ss = et_calloc(nc * ET_STATS, sizeof(double)), acc_ss[ET_STATS] = {0};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(f->threads)
     for (size_t c = 0; c < nc; c++) {
         size_t s0 = c * f->max_batch;
         chunk_ss(f, net, d, s0, d->n - s0 < f->max_batch ? d->n - s0 : f->max_batch,
-                 et_thread_num(), ss + c * ET_MAX_OUTPUTS);
+                 et_thread_num(), ss + c * ET_STATS);
     }
-    /* Integer-valued sums below 2^53: exact, so the order cannot matter. */
+    /* Integer-valued sums below 2^53: exact, so the order cannot matter;
+     * a classification's surrogate sums are added in chunk order, the same
+     * as et_fitness_errors. */
     for (size_t c = 0; c < nc; c++)
-        for (unsigned k = 0; k < f->n_out; k++)
-            acc_ss[k] += ss[c * ET_MAX_OUTPUTS + k];
+        for (unsigned k = 0; k < ET_STATS; k++)
+            acc_ss[k] += ss[c * ET_STATS + k];
     free(ss);
     errors_of(f, acc_ss, d->n, e);
 }

@@ -45,7 +45,32 @@ typedef struct et_loss_spec {
     const double *inv_scale;
     unsigned n_groups;
     const uint64_t *group;
+    /* classify 1: a classification (see below); class_weight[k] weighs
+     * the samples of class k; class_loss is an ET_CLASS_LOSS_*. */
+    int classify;
+    const double *class_weight;
+    int class_loss;
 } et_loss_spec;
+
+/* A classification's outputs are class scores and its targets one-hot:
+ * inv_scale steps for the true class, 0 for the others, so a sample's label
+ * is the output whose target is not 0. The firmware picks the first largest
+ * score; an error is a sample where that is not its label. The search
+ * descends a smooth surrogate of the error count, on the scores s_k in
+ * units of the one-hot target (s = y / inv_scale), each sample weighted by
+ * its class's weight:
+ *   ET_CLASS_LOSS_MSE    sum_k (s_k - onehot_k)^2 (least squares, as the
+ *                        ridge output layer fits)
+ *   ET_CLASS_LOSS_HINGE  max(0, 1/2 - (s_label - max_{k != label} s_k))^2:
+ *                        the squared margin shortfall (exact integers)
+ *   ET_CLASS_LOSS_XENT   softmax cross-entropy of 4 s (the scores as logits
+ *                        at temperature 1/4)
+ * The errors (et_errors) of a classification are rates in percent:
+ * group_rmse[0] of all samples, rmse[k] of class k's samples (100 minus its
+ * recall); loss is the class-weighted error fraction plus ET_CLASS_TIE
+ * times the surrogate, which then only breaks ties of the count. */
+enum { ET_CLASS_LOSS_HINGE = 0, ET_CLASS_LOSS_MSE = 1, ET_CLASS_LOSS_XENT = 2 };
+#define ET_CLASS_TIE 1e-4
 
 /* ridge_alpha: ridge strength relative to the mean diagonal of the normal
  * matrix. threads: workspaces for that many concurrent evaluations (OpenMP

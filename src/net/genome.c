@@ -23,7 +23,11 @@ et_net *et_net_alloc(const unsigned *sizes, unsigned n_layers)
         n->c[l] = et_malloc(po * sizeof(evonet_chan));
         for (unsigned o = 0; o < po; o++)
             n->c[l][o] = (evonet_chan){0, 1, 1};
-        n->L[l] = (evonet_layer){n->w[l], n->c[l], (uint16_t)ni, (uint16_t)sizes[l + 1], EVONET_W8};
+        n->L[l] = (evonet_layer){.w = n->w[l],
+                                 .chan = n->c[l],
+                                 .n_in = (uint16_t)ni,
+                                 .n_out = (uint16_t)sizes[l + 1],
+                                 .wfmt = EVONET_W8};
     }
     n->net = (evonet){n->L, (uint16_t)n_layers};
     return n;

@@ -606,6 +606,7 @@ void et_config_doc(FILE *out)
         if (!strcmp(k->key, "algo"))
             et_opt_doc(out, "        ");
     }
+    et_config_task_doc(out);
     sim_config_doc(out);
 }
 

@@ -45,6 +45,7 @@ typedef struct et_config_group {
 typedef struct et_config_section {
     int n;
     char *key[ET_CONFIG_MAX_KEYS], *value[ET_CONFIG_MAX_KEYS];
+    long keyline[ET_CONFIG_MAX_KEYS]; /* the line of each key */
     long line;
 } et_config_section;
 
@@ -112,8 +113,12 @@ int et_config_task_set(et_config *cfg, const char *section, const char *key, con
                        long line, char *err, size_t n);
 void et_config_task_dump(const et_config *cfg, FILE *out);
 void et_config_task_free(et_config *cfg);
+/* [data], [plugin], [target NAME] and [group NAME] in et_config_doc's form. */
+void et_config_task_doc(FILE *out);
 /* The value of [data] key, or def when it is not given. */
 const char *et_config_data(const et_config *cfg, const char *key, const char *def);
+/* The line of [data] key, or the section's first line when it is not given. */
+long et_config_data_line(const et_config *cfg, const char *key);
 
 /* The resolved configuration as an INI file that et_config_load accepts. */
 void et_config_dump(const et_config *cfg, FILE *out);

@@ -56,9 +56,10 @@ static void *entry(et_config *cfg, int is_target, const char *name, long line, c
 
 /* [data]'s keys and what each takes (checked where the data is opened:
  * files, programs and libraries are only known then). */
-static const char *const data_keys[] = {"source",    "train",   "valid",   "test",
-                                        "inputs",    "targets", "command", "workers",
-                                        "timeout_s", "plugin",  "holdout"};
+static const char *const data_keys[] = {
+    "source",  "train",     "valid",  "test",    "inputs",  "targets",      "command",
+    "workers", "timeout_s", "plugin", "holdout", "task",    "classes",      "class_weight",
+    "class_loss"};
 
 static int set_section(et_config_section *sec, const char *section, const char *key,
                        const char *value, long line, char *err, size_t n)
@@ -73,6 +74,7 @@ static int set_section(et_config_section *sec, const char *section, const char *
     }
     if (!sec->n)
         sec->line = line;
+    sec->keyline[sec->n] = line;
     sec->key[sec->n] = et_strdup(key);
     sec->value[sec->n++] = et_strdup(value);
     return 1;
@@ -84,6 +86,48 @@ const char *et_config_data(const et_config *cfg, const char *key, const char *de
         if (!strcmp(cfg->data.key[i], key))
             return cfg->data.value[i];
     return def;
+}
+
+long et_config_data_line(const et_config *cfg, const char *key)
+{
+    for (int i = 0; i < cfg->data.n; i++)
+        if (!strcmp(cfg->data.key[i], key))
+            return cfg->data.keyline[i];
+    return cfg->data.line;
+}
+
+void et_config_task_doc(FILE *out)
+{
+    static const char *const doc[][2] = {
+        {"source = sim", "where samples come from: sim, csv, command or plugin"},
+        {"train = (none)", "csv: the training file (a header row names the columns)"},
+        {"valid = (none)", "csv: the validation file; else the training file's last rows"},
+        {"holdout = (a fifth)", "csv without valid: the training file's last rows that validate"},
+        {"test = (none)", "csv: the file eval reads by default"},
+        {"inputs = (the other columns)", "csv: the input columns by name"},
+        {"targets = (the last column)", "csv: the target columns by name"},
+        {"command = (none)", "command: PROGRAM ARGS..., speaking the protocol of source.h"},
+        {"workers = 1", "command: programs filling in parallel, 1 to 64"},
+        {"timeout_s = 60", "command: silence after which a busy program counts as hung"},
+        {"plugin = (none)", "plugin: the shared library (evotrain_sim.h); [plugin] keys go to it"},
+        {"task = regress", "regress, or classify: the target is a class label, one score per "
+                           "class"},
+        {"classes = (the training file's)", "classify: the class names in index order, or their "
+                                            "count (2 to 64)"},
+        {"class_weight = (1 each)", "classify: one weight per class, or balanced"},
+        {"class_loss = xent", "classify: the search's surrogate of the error count: xent, mse "
+                              "or hinge"},
+    };
+    /* In words, not et_config_doc's "(one of: ...)" and "(range ...)": those
+     * are the trainer schema's, whose extremes test_badinput tries on the
+     * pose configuration; these keys only mean something with their data. */
+    for (size_t i = 0; i < sizeof doc / sizeof doc[0]; i++)
+        fprintf(out, "[data] %s\n    %s\n", doc[i][0], doc[i][1]);
+    fputs("[target NAME] unit, scale = 0.01, weight = 1\n    an output of the data: its unit, "
+          "the value of one int16 step, its loss weight\n"
+          "[group NAME] outputs = NAME ...\n    outputs of one unit whose errors add up to a "
+          "Euclidean error\n",
+          out);
 }
 
 void et_config_task_free(et_config *cfg)
@@ -108,13 +152,23 @@ int et_config_task_set(et_config *cfg, const char *section, const char *key, con
         if (k == sizeof data_keys / sizeof data_keys[0]) {
             snprintf(err, n,
                      "unknown key '%s' in [data] (keys: source, train, valid, test, holdout, "
-                     "inputs, targets, command, workers, timeout_s, plugin)",
+                     "inputs, targets, command, workers, timeout_s, plugin, task, classes, "
+                     "class_weight, class_loss)",
                      key);
             return -1;
         }
         if (!strcmp(key, "source") && strcmp(value, "sim") && strcmp(value, "csv") &&
             strcmp(value, "command") && strcmp(value, "plugin")) {
             snprintf(err, n, "source: '%s' is not one of: sim csv command plugin", value);
+            return -1;
+        }
+        if (!strcmp(key, "task") && strcmp(value, "regress") && strcmp(value, "classify")) {
+            snprintf(err, n, "task: '%s' is not one of: regress classify", value);
+            return -1;
+        }
+        if (!strcmp(key, "class_loss") && strcmp(value, "mse") && strcmp(value, "hinge") &&
+            strcmp(value, "xent")) {
+            snprintf(err, n, "class_loss: '%s' is not one of: mse hinge xent", value);
             return -1;
         }
         return set_section(&cfg->data, section, key, value, line, err, n);

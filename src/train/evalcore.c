@@ -21,6 +21,38 @@ static double pct(const double *v, size_t n, double q)
     return v[k >= n ? n - 1 : k];
 }
 
+/* A classification: the kernel on each sample, the class the firmware
+ * picks (the first largest score), counted against the label. */
+static void measure_classes(const et_run *r, const int16_t *inputs, et_eval *ev)
+{
+    const et_task *t = &r->task;
+    size_t n = ev->n, ni = t->n_in, no = t->n_out;
+    ev->classify = 1;
+    ev->n_out = t->n_out;
+    ev->confusion = et_calloc(no * no, sizeof *ev->confusion);
+    uint8_t *scratch = et_malloc(evonet_scratch_bytes(&r->best->net) + 1);
+    int16_t y[ET_MAX_OUTPUTS];
+    for (size_t s = 0; s < n; s++) {
+        evonet_forward(&r->best->net, inputs + s * ni, y, scratch);
+        size_t p = 0, lab = (size_t)ev->truth[s];
+        for (size_t k = 1; k < no; k++)
+            if (y[k] > y[p])
+                p = k;
+        ev->confusion[lab * no + p]++;
+        ev->correct += p == lab;
+    }
+    free(scratch);
+    for (size_t k = 0; k < no; k++) {
+        for (size_t j = 0; j < no; j++) {
+            ev->support[k] += ev->confusion[k * no + j];
+            ev->predicted[k] += ev->confusion[j * no + k];
+        }
+        size_t tp = ev->confusion[k * no + k];
+        ev->recall[k] = ev->support[k] ? (double)tp / (double)ev->support[k] : 0;
+        ev->precision[k] = ev->predicted[k] ? (double)tp / (double)ev->predicted[k] : 0;
+    }
+}
+
 /* The shipped kernel itself on each sample, one at a time, as the device
  * runs it: ev's error rows from its inputs and ev->truth. */
 static void measure(const et_run *r, const int16_t *inputs, et_eval *ev)
@@ -58,18 +90,19 @@ static void measure(const et_run *r, const int16_t *inputs, et_eval *ev)
 /* The samples of a CSV in the run's columns (another source's eval --data). */
 static int read_table(const et_run *r, const char *path, int16_t **X, double **T, size_t *n)
 {
-    et_source *s = et_rundata_csv(&r->cfg, path);
+    et_source *s = et_rundata_csv(&r->cfg, path, r->data.src);
     if (!s)
         return -1;
     int rc = -1;
-    if (et_source_n_inputs(s) != r->task.n_in || et_source_n_targets(s) != r->task.n_out)
+    unsigned nt = r->task.classify ? 1 : r->task.n_out;
+    if (et_source_n_inputs(s) != r->task.n_in || et_source_n_targets(s) != nt)
         et_error(path, 0, "%zu inputs and %zu targets; the run's network takes %u and gives %u",
                  et_source_n_inputs(s), et_source_n_targets(s), r->task.n_in, r->task.n_out);
     else if ((*n = (size_t)et_source_size(s)) == 0)
         et_error(path, 0, "no samples");
     else {
         *X = et_malloc(sizeof(int16_t) * *n * r->task.n_in);
-        *T = et_malloc(sizeof(double) * *n * r->task.n_out);
+        *T = et_malloc(sizeof(double) * *n * nt);
         rc = et_source_fill(s, 0, 0, *n, *X, *T);
         if (rc != 0) {
             free(*X);
@@ -112,6 +145,16 @@ int et_eval_run(et_run *r, const char *data, size_t n, et_eval *ev)
                          ? et_config_data(&r->cfg, "test", NULL)
                          : et_config_data(&r->cfg, "valid", "the training file's held-out rows");
     ev->truth = pose;
+    if (r->task.classify) {
+        if (et_task_check_labels(&r->task, pose, n, ev->source ? ev->source : "the data", 0) != 0) {
+            free(counts);
+            et_eval_free(ev);
+            return -1;
+        }
+        measure_classes(r, counts, ev);
+        free(counts);
+        return 0;
+    }
     measure(r, counts, ev);
     if (data && r->data.kind == ET_DATA_SIM)
         et_dataset_free(&ds);
@@ -140,7 +183,42 @@ void et_eval_free(et_eval *ev)
 {
     free(ev->truth);
     free(ev->err);
+    free(ev->confusion);
     memset(ev, 0, sizeof *ev);
+}
+
+/* A classification's figures, with the class names of t. */
+static void print_classes(const et_eval *ev, const et_task *t, FILE *out)
+{
+    unsigned no = ev->n_out;
+    fprintf(out, "accuracy %.2f %% (%zu of %zu correct; error %.2f %%)\n",
+            100.0 * (double)ev->correct / (double)ev->n, ev->correct, ev->n,
+            100.0 - 100.0 * (double)ev->correct / (double)ev->n);
+    fprintf(out, "%-16s %9s %9s %9s\n", "class", "precision", "recall", "samples");
+    for (unsigned k = 0; k < no; k++)
+        fprintf(out, "%-16s %8.2f%% %8.2f%% %9zu\n", t->class_name[k], 100 * ev->precision[k],
+                100 * ev->recall[k], ev->support[k]);
+    fprintf(out, "confusion matrix (rows: true class, columns: the network's class)\n%-16s", "");
+    for (unsigned p = 0; p < no; p++)
+        fprintf(out, " %8.8s", t->class_name[p]);
+    fputc('\n', out);
+    for (unsigned k = 0; k < no; k++) {
+        fprintf(out, "%-16s", t->class_name[k]);
+        for (unsigned p = 0; p < no; p++)
+            fprintf(out, " %8zu", ev->confusion[k * no + p]);
+        fputc('\n', out);
+    }
+}
+
+void et_eval_print_task(const et_eval *ev, const et_task *t, FILE *out)
+{
+    if (ev->classify) {
+        fprintf(out, "evaluated %zu samples (%s) with the integer kernel\n", ev->n,
+                ev->source ? ev->source : ev->fresh);
+        print_classes(ev, t, out);
+        return;
+    }
+    et_eval_print(ev, out);
 }
 
 void et_eval_print(const et_eval *ev, FILE *out)

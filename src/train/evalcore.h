@@ -30,6 +30,14 @@ typedef struct et_eval {
     double *err;                 /* rows x n: err[k * n + s]; output minus truth for an
                                   * output (signed), the Euclidean error for a group */
     double rmse[ET_EV_MAX], p50[ET_EV_MAX], p95[ET_EV_MAX], max[ET_EV_MAX]; /* of |err| */
+    /* A classification (classify 1): truth holds the n labels and err is
+     * unused; confusion[t * n_out + p] counts the samples of class t that the
+     * network (the firmware's rule: the first largest score) put in class p. */
+    int classify;
+    size_t *confusion;
+    size_t correct;
+    double precision[ET_MAX_OUTPUTS], recall[ET_MAX_OUTPUTS]; /* in [0, 1]; 0 with no samples */
+    size_t support[ET_MAX_OUTPUTS], predicted[ET_MAX_OUTPUTS];
 } et_eval;
 
 /* Evaluate r's best network on the dataset at data (the dataset format for
@@ -39,8 +47,12 @@ typedef struct et_eval {
 int et_eval_run(et_run *r, const char *data, size_t n, et_eval *ev);
 void et_eval_free(et_eval *ev);
 
-/* The table `evotrain eval` prints: one row per output, unit, rmse, p50, p95, max. */
+/* The table `evotrain eval` prints: one row per output, unit, rmse, p50, p95, max;
+ * for a classification the accuracy, each class's precision and recall, and
+ * the confusion matrix. */
 void et_eval_print(const et_eval *ev, FILE *out);
+/* The same, a classification's with the class names of t. */
+void et_eval_print_task(const et_eval *ev, const et_task *t, FILE *out);
 
 /* Parse the -n of eval, plot and report: a whole number in [1, 1e8]. 0 or -1 (reported). */
 int et_eval_parse_n(const char *cmd, const char *s, size_t *n);

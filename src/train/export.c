@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "evonet_check.h"
 #include "util.h"
@@ -17,6 +18,50 @@ int et_is_identifier(const char *s)
         if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
             return 0;
     return 1;
+}
+
+void et_export_name_of(const char *path, char name[64])
+{
+    size_t end = strlen(path);
+    while (end > 1 && path[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    /* The extension goes, but not a leading dot's name (".net" -> "_net"). */
+    size_t stop = end;
+    for (size_t i = end; i > start + 1; i--)
+        if (path[i - 1] == '.') {
+            stop = i - 1;
+            break;
+        }
+    size_t n = 0;
+    if (stop > start && isdigit((unsigned char)path[start]))
+        name[n++] = '_';
+    for (size_t i = start; i < stop && n < 63; i++)
+        name[n++] = isalnum((unsigned char)path[i]) ? path[i] : '_';
+    name[n] = '\0';
+    /* "-", "." and "/" leave only underscores, no name. */
+    if (strspn(name, "_") == n)
+        snprintf(name, 64, "net");
+}
+
+int et_export_may_overwrite(const char *path, int force)
+{
+    struct stat st;
+    if (force || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    FILE *f = fopen(path, "rb");
+    char line[256] = "";
+    if (f) {
+        if (!fgets(line, sizeof line, f))
+            line[0] = '\0';
+        fclose(f);
+    }
+    if (strstr(line, ET_EXPORT_MARKER))
+        return 0;
+    et_error(path, 0, "exists and was not written by evotrain export (--force overwrites it)");
+    return -1;
 }
 
 static void upper(char *dst, const char *src)
@@ -57,6 +102,46 @@ static const char *const wfmt_doc[] = {"stored as w + 128", "int4, two per byte 
                                        "int2 as two bit planes (+1, -2) per input and group",
                                        "ternary as two bit planes (+1, -1) per input and group"};
 
+/* s as a C string literal: quotes, backslashes and bytes outside printable
+ * ASCII escaped (octal, three digits, so no digit after one can join it). */
+static void emit_cstring(FILE *o, const char *s)
+{
+    fputc('"', o);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(o, "\\%c", c);
+        else if (c < 32 || c > 126 || c == '?') /* '?': no trigraphs */
+            fprintf(o, "\\%03o", c);
+        else
+            fputc(c, o);
+    }
+    fputc('"', o);
+}
+
+/* A classification's part: the class names and the firmware's choice. */
+static void emit_classify(FILE *o, const char *nm, const char *up, unsigned n_out,
+                          const char *const *names)
+{
+    fprintf(o, "#define %s_N_CLASSES %u\n\n", up, n_out);
+    fprintf(o, "/* The name of each class, by index (out[k] is the score of class k). */\n");
+    fprintf(o, "static const char *const %s_class_names[%u] = {", nm, n_out);
+    for (unsigned k = 0; k < n_out; k++) {
+        fputs(k % 4 ? " " : "\n    ", o);
+        emit_cstring(o, names[k]);
+        fputs(k + 1 < n_out ? "," : "", o);
+    }
+    fprintf(o, "\n};\n\n");
+    fprintf(o, "/* The class of in: the index of the largest score, the first of equal ones\n"
+               " * (the rule evotrain counted its errors by). */\n");
+    fprintf(o, "static inline int %s_classify(const int16_t in[])\n{\n", nm);
+    fprintf(o, "    int16_t out[%s_N_OUT];\n    int best = 0;\n", up);
+    fprintf(o, "    %s_infer(in, out);\n", nm);
+    fprintf(o, "    for (int k = 1; k < %s_N_OUT; k++)\n", up);
+    fprintf(o, "        if (out[k] > out[best])\n            best = k;\n");
+    fprintf(o, "    return best;\n}\n\n");
+}
+
 /* Long on purpose: it writes the header top to bottom, in the order its
  * reader meets it (provenance, guard, sizes, arrays, self-test). */
 int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
@@ -77,22 +162,34 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
     unsigned n_in = net->layers[0].n_in, n_out = net->layers[nl - 1].n_out;
     size_t scratch = evonet_scratch_bytes(net);
 
-    fprintf(o, "/* %s.h: integer neural network for evonet (generated; do not edit).\n", nm);
+    fprintf(o, "/* %s.h: " ET_EXPORT_MARKER ".\n", nm);
     fprintf(o, " * %s\n", info->provenance);
     fprintf(o, " * Layers:");
     for (unsigned l = 0; l < nl; l++)
         fprintf(o, " %u%s", net->layers[l].n_in, l + 1 == nl ? "" : " ->");
     fprintf(o, " -> %u (ReLU uint8 hidden activations, int16 outputs).\n", n_out);
-    fprintf(o, " * Inputs:  %s\n", info->input_doc);
-    fprintf(o, " * Outputs:");
-    for (unsigned k = 0; k < n_out; k++)
-        fprintf(o, "%s out[%u] %s", k ? "," : "", k,
-                info->output_names ? info->output_names[k] : "(no unit)");
-    fprintf(
-        o,
-        "\n *\n * Build with evonet.h and evonet.c (`evotrain kernel -o DIR`) of the same evonet "
-        "ABI version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build. */\n",
-        nm, nm);
+    if (info->doc) {
+        fputs(info->doc, o);
+    } else {
+        fprintf(o, " * Inputs:  %s\n", info->input_doc);
+        fprintf(o, " * Outputs:");
+        for (unsigned k = 0; k < n_out; k++)
+            fprintf(o, "%s out[%u] %s", k ? "," : "", k,
+                    info->output_names ? info->output_names[k] : "(no unit)");
+        fputc('\n', o);
+    }
+    /* The scratch array sits in the caller's frame, which keeps 8-byte
+     * alignment (AAPCS). */
+    size_t stack = EVONET_STACK_BYTES + (scratch + 1 + 7) / 8 * 8;
+    fprintf(o,
+            " * Stack on a Cortex-M0: %s_STACK_BYTES = %zu, the kernel's %d (EVONET_STACK_BYTES,\n"
+            " * the largest of its builds by -fstack-usage) and %s_infer's %zu-byte scratch.\n",
+            up, stack, EVONET_STACK_BYTES, nm, scratch + 1);
+    fprintf(o,
+            " *\n * Build with evonet.h and evonet.c (`evotrain kernel -o DIR`) of the same evonet "
+            "ABI version:\n *   %s_infer(in, out);  %s_selftest() == 0 on a good build.%s%s%s */\n",
+            nm, nm, info->class_names ? "\n *   " : "", info->class_names ? nm : "",
+            info->class_names ? "_classify(in): the class index (out[k] is class k's score)." : "");
     fprintf(o, "#ifndef %s_H\n#define %s_H\n\n#include <stdint.h>\n\n#include \"evonet.h\"\n\n", up,
             up);
     fprintf(o,
@@ -104,6 +201,7 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
     fprintf(o, "#endif\n\n");
     fprintf(o, "#define %s_N_IN %u\n#define %s_N_OUT %u\n#define %s_SCRATCH_BYTES %zu\n", up, n_in,
             up, n_out, up, scratch);
+    fprintf(o, "#define %s_STACK_BYTES %zu\n", up, stack);
     fprintf(o, "#define %s_N_TESTS %u\n\n", up, info->n_tests);
 
     for (unsigned l = 0; l < nl; l++) {
@@ -146,11 +244,13 @@ int et_export_write(FILE *o, const evonet *net, const et_export_info *info)
         free(y);
         free(s);
     }
-    fprintf(o, "/* in: %u int16 inputs; out: %u int16 outputs. Uses %zu bytes of stack. */\n", n_in,
-            n_out, scratch);
+    fprintf(o, "/* in: %u int16 inputs; out: %u int16 outputs. Stack: %s_STACK_BYTES. */\n", n_in,
+            n_out, up);
     fprintf(o, "static inline void %s_infer(const int16_t in[], int16_t out[])\n{\n", nm);
     fprintf(o, "    uint8_t scratch[%s_SCRATCH_BYTES + 1];\n", up);
     fprintf(o, "    evonet_forward(&%s_net, in, out, scratch);\n}\n\n", nm);
+    if (info->class_names)
+        emit_classify(o, nm, up, n_out, info->class_names);
     fprintf(o, "/* 0 when every self-test vector gives its expected output; otherwise the\n"
                " * 1-based index of the first that does not. */\n");
     fprintf(o, "static inline int %s_selftest(void)\n{\n", nm);

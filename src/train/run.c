@@ -155,6 +155,12 @@ void et_samples_set(et_samples *s, const et_task *task, const int16_t *inputs, d
     for (size_t r = 0; r < n; r++) {
         for (size_t i = 0; i < ni; i++)
             s->X[i * n + r] = inputs[r * ni + i];
+        if (task->classify) {
+            /* One label per row: the one-hot scores it asks for. */
+            for (size_t k = 0; k < no; k++)
+                s->T[k * n + r] = (size_t)targets[r] == k ? ET_CLASS_ONE : 0;
+            continue;
+        }
         /* Targets in the network's output steps, within what an int16
          * output can express (x 100 for 0.01 steps: the bits of old). */
         for (size_t k = 0; k < no; k++) {
@@ -173,7 +179,17 @@ int et_samples_load(et_samples *s, et_rundata *d, const et_task *task, et_data_s
     if (et_rundata_rows(d, set, n, &X, &T, &rows) != 0)
         return -1;
     const char *what = d->kind == ET_DATA_SIM ? d->cfg->path : "the data";
-    int rc = et_task_check_range(task, T, rows, what);
+    char where[512];
+    if (task->classify) {
+        static const char *const sets[] = {"training set", "validation set", "evaluation set",
+                                           "self-test set"};
+        const char *file = et_config_data(d->cfg, set == ET_SET_POOL ? "train"
+                                                  : set == ET_SET_VALID && et_config_data(d->cfg, "valid", NULL) ? "valid" : "train", NULL);
+        snprintf(where, sizeof where, "%s (the %s)", file ? file : et_config_data(d->cfg, "command", et_config_data(d->cfg, "plugin", "the data")), sets[set]);
+        what = where;
+    }
+    int rc = task->classify ? et_task_check_labels(task, T, rows, what, set == ET_SET_POOL)
+                            : et_task_check_range(task, T, rows, what);
     if (rc == 0)
         et_samples_set(s, task, X, T, rows, 0);
     free(X);

@@ -42,9 +42,73 @@ static void free_words(char **w)
     free(w);
 }
 
-/* A CSV file of the run: columns chosen by [data] inputs / targets. */
-et_source *et_rundata_csv(const et_config *cfg, const char *path)
+void et_free_words(char **w)
 {
+    free_words(w);
+}
+
+int et_config_classify(const et_config *cfg)
+{
+    return !strcmp(et_config_data(cfg, "task", "regress"), "classify");
+}
+
+long et_config_classes(const et_config *cfg, char ***names)
+{
+    *names = NULL;
+    const char *v = et_config_data(cfg, "classes", NULL);
+    if (!v)
+        return 0;
+    long line = et_config_data_line(cfg, "classes");
+    size_t n = 0;
+    char **w = words(v, &n);
+    double k;
+    if (w && n == 1 && et_parse_double(w[0], &k) == 0) {
+        free_words(w);
+        if (k < 2 || k > ET_SOURCE_MAX_CLASSES || k != (long)k) {
+            et_error(cfg->path, line, "[data] classes: '%s' is not a class count in [2, %d] nor a list of names", v,
+                     ET_SOURCE_MAX_CLASSES);
+            return -1;
+        }
+        n = (size_t)k;
+        w = et_malloc(sizeof *w * (n + 1));
+        for (size_t c = 0; c < n; c++) {
+            char b[24];
+            snprintf(b, sizeof b, "%zu", c);
+            w[c] = et_strdup(b);
+        }
+        w[n] = NULL;
+    }
+    if (!w || n < 2 || n > ET_SOURCE_MAX_CLASSES) {
+        et_error(cfg->path, line, "[data] classes: %zu names; a classification has 2 to %d classes", n,
+                 ET_SOURCE_MAX_CLASSES);
+        free_words(w);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(w[i]) > 63 || strpbrk(w[i], "\"\\,")) {
+            et_error(cfg->path, line, "[data] classes: '%.40s' is not a class name (at most 63 characters, no \" \\ or comma)", w[i]);
+            free_words(w);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(w[i], w[j])) {
+                et_error(cfg->path, line, "[data] classes: '%s' is named twice", w[i]);
+                free_words(w);
+                return -1;
+            }
+    }
+    *names = w;
+    return (long)n;
+}
+
+/* A CSV file of the run: columns chosen by [data] inputs / targets. */
+et_source *et_rundata_csv(const et_config *cfg, const char *path, const et_source *classes)
+{
+    char **cw = NULL;
+    long nc = 0;
+    int labels = et_config_classify(cfg);
+    if (labels && !classes && (nc = et_config_classes(cfg, &cw)) < 0)
+        return NULL;
     size_t ni = 0, nt = 0;
     const char *in = et_config_data(cfg, "inputs", NULL),
                *tg = et_config_data(cfg, "targets", NULL);
@@ -61,10 +125,22 @@ et_source *et_rundata_csv(const et_config *cfg, const char *path)
                         .inputs = (const char *const *)iw,
                         .n_inputs = ni,
                         .targets = (const char *const *)tw,
-                        .n_targets = nt};
+                        .n_targets = nt,
+                        .labels = labels};
+    const char *fixed[ET_SOURCE_MAX_CLASSES];
+    if (classes && et_source_n_classes(classes)) {
+        d.n_classes = et_source_n_classes(classes);
+        for (size_t k = 0; k < d.n_classes; k++)
+            fixed[k] = et_source_class(classes, k);
+        d.classes = fixed;
+    } else if (nc > 0) {
+        d.n_classes = (size_t)nc;
+        d.classes = (const char *const *)cw;
+    }
     et_source *s = et_source_open(&d);
     free_words(iw);
     free_words(tw);
+    free_words(cw);
     return s;
 }
 
@@ -137,9 +213,9 @@ static int open_files(const et_config *cfg, et_rundata *d)
         et_error(cfg->path, cfg->data.line, "[data] source = csv needs train = FILE.csv");
         return -1;
     }
-    if (!(d->src = et_rundata_csv(cfg, train)) ||
-        (valid && !(d->valid = et_rundata_csv(cfg, valid))) ||
-        (test && !(d->test = et_rundata_csv(cfg, test))))
+    if (!(d->src = et_rundata_csv(cfg, train, NULL)) ||
+        (valid && !(d->valid = et_rundata_csv(cfg, valid, d->src))) ||
+        (test && !(d->test = et_rundata_csv(cfg, test, d->src))))
         return -1;
     for (et_source *o = d->valid; o; o = o == d->valid ? d->test : NULL) {
         if (!o)

@@ -36,9 +36,21 @@ typedef struct et_rundata {
 int et_rundata_open(const et_config *cfg, et_rundata *d);
 void et_rundata_close(et_rundata *d);
 
-/* A CSV file with the columns of cfg's data (for eval --data). NULL if it
- * cannot be read (reported). */
-et_source *et_rundata_csv(const et_config *cfg, const char *path);
+/* A CSV file with the columns of cfg's data (for eval --data). For a
+ * classification its label column is read with the classes of `classes`
+ * (the run's training file), else those [data] classes names, else the
+ * file's own. NULL if it cannot be read (reported). */
+et_source *et_rundata_csv(const et_config *cfg, const char *path, const et_source *classes);
+
+/* 1 if cfg's [data] task is classify. */
+int et_config_classify(const et_config *cfg);
+
+/* [data] classes of cfg: a count K (names "0" .. "K-1") or the names, into
+ * names (et_malloc'd copies, NULL-terminated; free with et_free_words).
+ * Returns their number, 0 when the key is not given, -1 on a bad value
+ * (reported with the file and line). */
+long et_config_classes(const et_config *cfg, char ***names);
+void et_free_words(char **w);
 
 /* Rows of set (n of them for a stream; a CSV set has its own size, n
  * ignored) as row-major inputs (rows x n_in) and targets (rows x n_out),

@@ -142,9 +142,173 @@ int et_task_check_range(const et_task *t, const double *T, size_t rows, const ch
     return 0;
 }
 
+/* A class name as an output name (log columns, C identifiers): other
+ * characters become _, and a leading digit gets a c before it. */
+static void class_ident(const char *name, char *out, size_t n)
+{
+    size_t o = 0;
+    if (*name >= '0' && *name <= '9')
+        out[o++] = 'c';
+    for (; *name && o + 1 < n; name++) {
+        char c = *name;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        out[o++] = ok ? c : '_';
+    }
+    out[o] = '\0';
+}
+
+/* [data] task = classify: one output per class; the classes are a labelled
+ * CSV's or [data] classes (a program or a plugin gives indices). */
+static int classify_task(const et_config *cfg, const et_rundata *d, et_task *t)
+{
+    long line = et_config_data_line(cfg, "task");
+    if (!d || d->kind == ET_DATA_SIM) {
+        et_error(cfg->path, line,
+                 "[data] task = classify needs a data source whose target is a class label "
+                 "(source = csv, command or plugin); the built-in simulator gives a pose");
+        return -1;
+    }
+    if (cfg->n_targets || cfg->n_groups) {
+        et_error(cfg->path, cfg->n_targets ? cfg->target[0].line : cfg->group[0].line,
+                 "a classification has no [target] or [group] sections (its outputs are the "
+                 "classes; weigh them with [data] class_weight)");
+        return -1;
+    }
+    if (et_source_n_targets(d->src) != 1) {
+        et_error(cfg->path, line,
+                 "[data] task = classify: the data has %zu targets (%s, ...); a classification "
+                 "takes one, the class label",
+                 et_source_n_targets(d->src), et_source_target(d->src, 0)->name);
+        return -1;
+    }
+    char **names = NULL;
+    long k = 0;
+    if (d->kind == ET_DATA_CSV) {
+        k = (long)et_source_n_classes(d->src);
+    } else if ((k = et_config_classes(cfg, &names)) == 0) {
+        et_error(cfg->path, line,
+                 "[data] task = classify with source = %s: say the classes, by name (classes = "
+                 "still walk run) or by count (classes = 3); the program gives their indices",
+                 d->kind == ET_DATA_COMMAND ? "command" : "plugin");
+        return -1;
+    }
+    if (k < 0)
+        return -1;
+    if (k < 2) {
+        et_error(cfg->path, line, "[data] task = classify: the labels make %ld class; a classification needs 2 or more", k);
+        et_free_words(names);
+        return -1;
+    }
+    t->classify = 1;
+    t->n_out = (unsigned)k;
+    const char *loss = et_config_data(cfg, "class_loss", "xent");
+    t->class_loss = !strcmp(loss, "mse") ? ET_CLASS_LOSS_MSE
+                    : !strcmp(loss, "xent") ? ET_CLASS_LOSS_XENT
+                                            : ET_CLASS_LOSS_HINGE;
+    for (unsigned c = 0; c < t->n_out; c++) {
+        const char *name = names ? names[c] : et_source_class(d->src, c);
+        snprintf(t->class_name[c], sizeof t->class_name[c], "%s", name);
+        class_ident(name, t->out[c].name, ET_NAME_MAX);
+        for (unsigned j = 0; j < c; j++)
+            if (!strcmp(t->out[j].name, t->out[c].name))
+                snprintf(t->out[c].name, ET_NAME_MAX, "class%u", c);
+        t->out[c].scale = 1.0 / ET_CLASS_ONE;
+        t->out[c].weight = 1;
+        t->class_weight[c] = 1;
+    }
+    et_free_words(names);
+    const char *cw = et_config_data(cfg, "class_weight", NULL);
+    if (cw && !strcmp(cw, "balanced")) {
+        t->balanced = 1;
+    } else if (cw) {
+        char list[512], *save = NULL;
+        snprintf(list, sizeof list, "%s", cw);
+        unsigned c = 0;
+        for (char *w = strtok_r(list, " \t", &save); w; w = strtok_r(NULL, " \t", &save), c++) {
+            double v;
+            long wl = et_config_data_line(cfg, "class_weight");
+            if (c >= t->n_out) {
+                et_error(cfg->path, wl, "[data] class_weight: more than the %u classes' weights",
+                         t->n_out);
+                return -1;
+            }
+            if (et_parse_double(w, &v) != 0 || !(v > 0) || v > 1e6) {
+                et_error(cfg->path, wl, "[data] class_weight: '%s' is not a weight in (0, 1e6]",
+                         w);
+                return -1;
+            }
+            t->class_weight[c] = v;
+        }
+        if (c != t->n_out) {
+            et_error(cfg->path, et_config_data_line(cfg, "class_weight"),
+                     "[data] class_weight: %u weights for %u classes (give one per class, in "
+                     "class order, or balanced)",
+                     c, t->n_out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int et_task_check_labels(const et_task *t, const double *T, size_t rows, const char *what, int pool)
+{
+    size_t count[ET_MAX_OUTPUTS] = {0};
+    for (size_t r = 0; r < rows; r++) {
+        double v = T[r];
+        if (!(v >= 0 && v < t->n_out && v == floor(v))) {
+            et_error(what, 0, "sample %zu: label %g is not a class index 0 to %u", r, v,
+                     t->n_out - 1);
+            return -1;
+        }
+        count[(size_t)v]++;
+    }
+    for (unsigned c = 0; pool && c < t->n_out; c++)
+        if (!count[c]) {
+            et_error(what, 0,
+                     "class %s (index %u) has no samples in the training set: drop it from the "
+                     "classes or add samples of it",
+                     t->class_name[c], c);
+            return -1;
+        }
+    return 0;
+}
+
+void et_task_class_weights(et_task *t, const int32_t *T, size_t rows)
+{
+    if (!t->classify || !t->balanced)
+        return;
+    size_t count[ET_MAX_OUTPUTS] = {0};
+    for (unsigned k = 0; k < t->n_out; k++)
+        for (size_t r = 0; r < rows; r++)
+            count[k] += T[k * rows + r] != 0;
+    for (unsigned c = 0; c < t->n_out; c++)
+        t->class_weight[c] =
+            count[c] ? (double)rows / ((double)t->n_out * (double)count[c]) : 1.0;
+}
+
 int et_task_from_config(const et_config *cfg, const et_rundata *d, et_task *t)
 {
     memset(t, 0, sizeof *t);
+    if (et_config_classify(cfg)) {
+        if (classify_task(cfg, d, t) != 0)
+            return -1;
+        snprintf(t->source, sizeof t->source, "%s", d->kind == ET_DATA_CSV ? "csv" : d->kind == ET_DATA_COMMAND ? "command" : "plugin");
+        t->n_in = (unsigned)et_source_n_inputs(d->src);
+        if (t->n_in < 1 || t->n_in > ET_MAX_INPUTS) {
+            et_error(cfg->path, cfg->data.line, "the data has %u inputs: a network takes 1 to %d", t->n_in, ET_MAX_INPUTS);
+            return -1;
+        }
+        for (unsigned i = 0; i < t->n_in; i++) {
+            const et_source_var *v = et_source_input(d->src, i);
+            snprintf(t->in_name[i], ET_NAME_MAX, "%s", v->name);
+            snprintf(t->in_unit[i], ET_NAME_MAX, "%s", v->unit);
+        }
+        for (unsigned k = 0; k < t->n_out; k++) {
+            t->weight[k] = 1;
+            t->inv_scale[k] = ET_CLASS_ONE;
+        }
+        return 0;
+    }
     if (d && d->kind != ET_DATA_SIM) {
         if (source_task(d, t) != 0)
             return -1;
@@ -193,11 +357,24 @@ int et_task_from_config(const et_config *cfg, const et_rundata *d, et_task *t)
 
 et_loss_spec et_task_loss(const et_task *t)
 {
-    return (et_loss_spec){t->weight, t->inv_scale, t->n_groups, t->mask};
+    et_loss_spec s = {t->weight, t->inv_scale, t->n_groups, t->mask, 0, NULL, 0};
+    if (t->classify) {
+        s.classify = 1;
+        s.class_weight = t->class_weight;
+        s.class_loss = t->class_loss;
+    }
+    return s;
 }
 
 void et_task_log_columns(const et_task *t, FILE *out)
 {
+    if (t->classify) {
+        /* The error rate, then each class's: 100 - its recall. */
+        fputs(",valid_error_pct", out);
+        for (unsigned k = 0; k < t->n_out; k++)
+            fprintf(out, ",valid_%s_error_pct", t->out[k].name);
+        return;
+    }
     for (unsigned i = 0; i < t->n_groups; i++)
         fprintf(out, ",valid_%s_%s", t->group[i].name, t->group[i].unit);
     for (unsigned k = 0; k < t->n_out; k++)
@@ -206,6 +383,12 @@ void et_task_log_columns(const et_task *t, FILE *out)
 
 void et_task_log_values(const et_task *t, const double *rmse, const double *group, FILE *out)
 {
+    if (t->classify) {
+        fprintf(out, ",%.4f", group[0]);
+        for (unsigned k = 0; k < t->n_out; k++)
+            fprintf(out, ",%.4f", rmse[k]);
+        return;
+    }
     for (unsigned i = 0; i < t->n_groups; i++)
         fprintf(out, ",%.4f", group[i]);
     for (unsigned k = 0; k < t->n_out; k++)
@@ -229,6 +412,10 @@ void et_task_errors_text(const et_task *t, const double *rmse, const double *gro
                          char *buf, size_t n)
 {
     buf[0] = '\0';
+    if (t->classify) {
+        put(buf, n, "%.2f %% error", group[0]);
+        return;
+    }
     uint64_t grouped = 0;
     for (unsigned i = 0; i < t->n_groups; i++) {
         put(buf, n, "%s%.3f %s", i ? sep : "", group[i], t->group[i].unit);

@@ -46,7 +46,22 @@ typedef struct et_task {
     /* The same, as the fitness takes them (et_task_loss). */
     double weight[ET_MAX_OUTPUTS], inv_scale[ET_MAX_OUTPUTS];
     uint64_t mask[ET_MAX_GROUPS];
+    /* A classification ([data] task = classify): output k is the score of
+     * class k (in 1/ET_CLASS_ONE steps; the one-hot target is 1), the data's
+     * one target its label, an index below n_out; the firmware picks the
+     * largest score. class_weight[k] weighs class k's samples in the search's
+     * loss and the choice of network (balanced: n / (K n_k) of the pool, set
+     * by et_task_class_weights). */
+    int classify;
+    int class_loss; /* ET_CLASS_LOSS_* */
+    int balanced;   /* class_weight = balanced */
+    char class_name[ET_MAX_OUTPUTS][64];
+    double class_weight[ET_MAX_OUTPUTS];
 } et_task;
+
+/* The score of a class's one-hot target, in output steps: 1.0 is 1024 steps,
+ * so scores keep ten bits below 1 and reach 32 times above it. */
+#define ET_CLASS_ONE 1024
 
 /* The task of cfg: the description of its data source d (NULL or a
  * simulator source: the pose), then the configuration's [target] and
@@ -71,6 +86,15 @@ void et_task_log_values(const et_task *t, const double *rmse, const double *grou
  * sep. Into buf (n bytes), truncated if need be. */
 void et_task_errors_text(const et_task *t, const double *rmse, const double *group, const char *sep,
                          char *buf, size_t n);
+
+/* A classification's labels (rows of them, one per row in T) checked to be
+ * class indices; for the pool (pool 1) also that every class has samples.
+ * 0, or -1 reported against what. */
+int et_task_check_labels(const et_task *t, const double *T, size_t rows, const char *what, int pool);
+
+/* class_weight = balanced: n / (K n_k) from the pool's one-hot targets
+ * (T[k * n + s], as et_samples holds them). */
+void et_task_class_weights(et_task *t, const int32_t *T, size_t n);
 
 /* Index of output name, or -1. */
 int et_task_output(const et_task *t, const char *name);

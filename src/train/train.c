@@ -75,9 +75,10 @@ static void report_end(const trainer *t, const char *why)
     char errs[200];
     et_task_errors_text(&t->task, t->st.best_rmse, t->st.best_group, ", ", errs, sizeof errs);
     et_info("evotrain: %s after %llu generations, %llu evaluations; best validation at "
-            "generation %llu%s: %s (RMSE); run in %s\n",
+            "generation %llu%s: %s%s; run in %s\n",
             why, (unsigned long long)t->st.generation, (unsigned long long)t->st.evals,
-            (unsigned long long)t->st.best_generation, won, errs, t->dir);
+            (unsigned long long)t->st.best_generation, won, errs,
+            t->task.classify ? "" : " (RMSE)", t->dir);
     if (t->pol_validated) {
         const et_errors *e = &t->pol_valid;
         et_task_errors_text(&t->task, e->rmse, e->group_rmse, ", ", errs, sizeof errs);

@@ -364,6 +364,7 @@ int tr_setup_search(trainer *t)
     size_t maxb = (size_t)t->cfg.minibatch;
     maxb = (size_t)t->cfg.refit_size > maxb ? (size_t)t->cfg.refit_size : maxb;
     maxb = maxb < 4096 ? 4096 : maxb;
+    et_task_class_weights(&t->task, t->pool.T, t->pool.n);
     et_loss_spec spec = et_task_loss(&t->task);
     t->fit = et_fitness_alloc(t->g, &spec, t->cfg.ridge_alpha, maxb, t->threads);
     t->Xmb = et_malloc(sizeof(int16_t) * (size_t)t->cfg.minibatch * t->pool.n_in);

@@ -1,9 +1,11 @@
 /* Fuzz target: the csv data source (src/data/source.h), as `[data] source =
  * csv` opens a user's file: any bytes as the file, the first input byte
  * choosing how the columns are picked (every column but the last as inputs,
- * the first two as inputs, or the inputs and targets by name). What opens
- * must then fill every row with integers in int16 range and finite targets,
- * and its identity must name the file. */
+ * the first two as inputs, or the inputs and targets by name) and whether
+ * the target is a class label (the file's own classes, or a fixed list).
+ * What opens must then fill every row with integers in int16 range and
+ * finite targets (a label: an index below the class count), and its
+ * identity must name the file. */
 #define _GNU_SOURCE /* memfd_create */
 #include <math.h>
 #include <stdlib.h>
@@ -29,9 +31,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         d.targets = tgs;
         d.n_targets = 1;
     }
+    static const char *const fixed[] = {"x", "y", "7"};
+    if (data[0] / 3 % 3 == 1)
+        d.labels = 1;
+    else if (data[0] / 3 % 3 == 2) {
+        d.labels = 1;
+        d.classes = fixed;
+        d.n_classes = 3;
+    }
     et_source *s = et_source_open(&d);
     if (!s)
         return 0;
+    size_t nc = et_source_n_classes(s);
+    if (d.labels && (nc < 1 || nc > ET_SOURCE_MAX_CLASSES || et_source_n_targets(s) != 1 ||
+                     !et_source_class(s, nc - 1)))
+        abort();
     size_t ni = et_source_n_inputs(s), nt = et_source_n_targets(s);
     uint64_t n = et_source_size(s);
     if (ni < 1 || nt < 1 || n > size || !et_source_identity(s))
@@ -41,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (et_source_fill(s, 0, 0, (size_t)n, X, T) != 0)
         abort(); /* every row was checked when the file was read */
     for (size_t i = 0; i < n * nt; i++)
-        if (!isfinite(T[i]))
+        if (!isfinite(T[i]) || (d.labels && !(T[i] >= 0 && T[i] < (double)nc && T[i] == floor(T[i]))))
             abort();
     /* Past the end is an error, not a read beyond the table. */
     if (et_source_fill(s, 0, n, 1, X, T) == 0)
