@@ -96,6 +96,10 @@ typedef struct et_config {
     et_config_section data, plugin;
     long sim_line; /* first line of a simulator section, 0 if none */
     struct sim_scenario *sim;
+    /* Where each key and section header was written, for messages about
+     * what is checked after loading (et_config_line). */
+    struct et_config_where *where;
+    int n_where;
 } et_config;
 
 /* 0 ok; -1 on any error (already reported). cfg is valid to free either way. */
@@ -106,12 +110,22 @@ void et_config_free(et_config *cfg);
  * message in err. The dump writes them back as given. */
 int et_config_task_set(et_config *cfg, const char *section, const char *key, const char *value,
                        long line, char *err, size_t n);
-void et_config_task_dump(const et_config *cfg, FILE *out);
+void et_config_task_dump(const et_config *cfg, FILE *out, int shortest);
 void et_config_task_free(et_config *cfg);
 /* The value of [data] key, or def when it is not given. */
 const char *et_config_data(const et_config *cfg, const char *key, const char *def);
 
-/* The resolved configuration as an INI file that et_config_load accepts. */
+/* The line of [section] key in the file, or with key NULL the line of the
+ * section's first header; 0 when it is not there. */
+long et_config_line(const et_config *cfg, const char *section, const char *key);
+
+/* The resolved configuration as an INI file that et_config_load accepts:
+ * for people (the run's config.ini, `config --dump`) with each number in its
+ * shortest form that reads back exactly (0.45); et_config_dump with %.17g
+ * (0.45000000000000001), the text the checkpoint has always held and that
+ * resume compares as text, so checkpoints keep their bytes. Either reads
+ * back to the same configuration. */
+void et_config_print(const et_config *cfg, FILE *out);
 void et_config_dump(const et_config *cfg, FILE *out);
 /* 1 if line ("key = value", as et_config_dump writes it) gives a trainer key
  * its default value: what a configuration written before the key existed

@@ -116,7 +116,8 @@ static int source_task(const et_rundata *d, et_task *t)
     return 0;
 }
 
-int et_task_check_range(const et_task *t, const double *T, size_t rows, const char *what)
+int et_task_check_range(const et_task *t, const double *T, size_t rows, const char *what,
+                        const long *line)
 {
     for (unsigned k = 0; k < t->n_out; k++) {
         double m = 0;
@@ -131,7 +132,7 @@ int et_task_check_range(const et_task *t, const double *T, size_t rows, const ch
             for (int i = 3; i >= 0; i--)
                 if (m / (mult[i] * p) <= 30000)
                     step = mult[i] * p;
-            et_error(what, 0,
+            et_error(what, line ? line[k] : 0,
                      "output %s reaches %g %s, beyond int16 steps of %g (32767 x %g): set "
                      "[target %s] scale = %g or more",
                      t->out[k].name, m, t->out[k].unit, t->out[k].scale, t->out[k].scale,
