@@ -219,9 +219,11 @@ int cmd_man(int argc, char **argv)
           ".TP\n.BR \\-\\-version\nthe version (as the first argument).\n",
           o);
     fputs(".SH CONFIGURATION\n"
-          "A configuration is an INI file. The trainer's sections are [run], [network], "
-          "[train] and [optimizer]; every other section describes the scenario and belongs "
-          "to the simulator. A key nobody knows, a duplicate key or a value out of range is "
+          "A configuration is an INI file. The trainer's sections are [run], [network] and "
+          "[train] (training refuses a file without [network] or [train]: an empty one takes "
+          "the defaults); the task's are [data], [plugin], [target NAME] and [group NAME]; "
+          "every other section describes the scenario and belongs to the simulator. A key nobody "
+          "knows, a duplicate key or a value out of range is "
           "an error naming the file and line. These are all the keys, with their defaults "
           "(also printed by \\fBevotrain config \\-\\-doc\\fR).\n.SS Trainer\n",
           o);

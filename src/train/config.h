@@ -1,6 +1,6 @@
 /* config: the INI file -> one resolved configuration (trainer keys + scenario).
  *
- * Trainer sections ([run], [network], [train], [optimizer]) are described by one
+ * Trainer sections ([run], [network], [train]) are described by one
  * schema table in config.c; every other section is offered to the simulator
  * (sim_config_set), which owns the scenario's sections. A key nobody claims is
  * an error. Errors are reported as "evotrain: FILE:LINE: message". */
@@ -60,7 +60,7 @@ typedef struct et_config {
     int weight_bits;
     int per_channel;  /* 1: requantization per output channel, 0: per layer */
     int scale_search; /* 0 calibrated, 1 searched per layer, 2 per channel */
-    /* [train], [optimizer]: see the schema table in config.c */
+    /* [train]: see the schema table in config.c */
     char *algo;
     int lambda;
     double sigma0;
