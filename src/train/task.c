@@ -231,8 +231,10 @@ void et_task_errors_text(const et_task *t, const double *rmse, const double *gro
 {
     buf[0] = '\0';
     uint64_t grouped = 0;
+    /* Each figure says what it is: "trans 0.954 mm, roll/pitch/yaw
+     * 3.68/2.47/3.01 deg" (unlabelled angles were read as anything). */
     for (unsigned i = 0; i < t->n_groups; i++) {
-        put(buf, n, "%s%.3f %s", i ? sep : "", group[i], t->group[i].unit);
+        put(buf, n, "%s%s %.3f %s", i ? sep : "", t->group[i].name, group[i], t->group[i].unit);
         grouped |= t->group[i].mask;
     }
     int first = t->n_groups == 0;
@@ -243,12 +245,14 @@ void et_task_errors_text(const et_task *t, const double *rmse, const double *gro
         }
         put(buf, n, "%s", first ? "" : sep);
         first = 0;
-        /* A run of outputs of one unit: 3.48/2.05/2.79 deg. */
+        /* A run of outputs of one unit: roll/pitch/yaw 3.48/2.05/2.79 deg. */
         unsigned e = k;
-        while (e < t->n_out && !(grouped >> e & 1) && !strcmp(t->out[e].unit, t->out[k].unit)) {
-            put(buf, n, "%s%.2f", e > k ? "/" : "", rmse[e]);
+        while (e < t->n_out && !(grouped >> e & 1) && !strcmp(t->out[e].unit, t->out[k].unit))
             e++;
-        }
+        for (unsigned i = k; i < e; i++)
+            put(buf, n, "%s%s", i > k ? "/" : "", t->out[i].name);
+        for (unsigned i = k; i < e; i++)
+            put(buf, n, "%s%.2f", i > k ? "/" : " ", rmse[i]);
         if (*t->out[k].unit)
             put(buf, n, " %s", t->out[k].unit);
         k = e;
