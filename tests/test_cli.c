@@ -283,6 +283,29 @@ static void test_resume_nothing(void **state)
     free(t);
 }
 
+/* After a run, one line says what to do next with this run: the export
+ * command and the report, which work as given (issue 21). */
+static void test_next_step(void **state)
+{
+    (void)state;
+    char err[512];
+    snprintf(err, sizeof err, "%s/next.txt", tmp);
+    assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name nx --max-generations 5 "
+                         "2> %s",
+                         bin, tmp, err),
+                     0);
+    char *t = slurp(err, NULL), want[1200];
+    assert_non_null(t);
+    snprintf(want, sizeof want,
+             "evotrain: next: `evotrain export %s/nx -o %s/nx/nx_net.h --name nx_net` (the "
+             "firmware header), `evotrain report %s/nx` (",
+             tmp, tmp, tmp);
+    assert_non_null(strstr(t, want));
+    free(t);
+    assert_int_equal(run("%s export %s/nx -o %s/nx/nx_net.h --name nx_net -q", bin, tmp, tmp), 0);
+    assert_int_equal(run("grep -q 'nx_net_infer' %s/nx/nx_net.h", tmp), 0);
+}
+
 /* `dataset -o -` writes the CSV to stdout and no file named "-". */
 static void test_dataset_to_stdout(void **state)
 {
@@ -441,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_kernel),
         cmocka_unit_test(test_resume_nothing),
         cmocka_unit_test(test_dataset_to_stdout),
+        cmocka_unit_test(test_next_step),
         cmocka_unit_test(test_export_path_forms),
         cmocka_unit_test(test_mpi_launch_refused),
         cmocka_unit_test(test_install),

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dist.h"
+#include "export.h"
 #include "trainer.h"
 
 volatile sig_atomic_t tr_stop_signal;
@@ -87,6 +88,24 @@ static void report_end(const trainer *t, const char *why)
                 et_polish_wins(e, t->st.best_loss)
                     ? "the run's network"
                     : "not better on validation: the search's network stays");
+    }
+    /* What to do next, with this run's directory: one line to copy. */
+    if (!strcmp(why, "interrupted")) {
+        et_info("evotrain: next: `evotrain --resume %s` continues where it stopped\n", t->dir);
+    } else {
+        /* The header's name from the run's (its directory's), when that
+         * makes a C identifier. */
+        const char *base = strrchr(t->dir, '/');
+        base = base ? base + 1 : t->dir;
+        char name[ET_CONFIG_NAME_MAX + 8] = "net";
+        if (strlen(base) < ET_CONFIG_NAME_MAX) {
+            snprintf(name, sizeof name, "%s_net", base);
+            if (!et_is_identifier(name))
+                snprintf(name, sizeof name, "net");
+        }
+        et_info("evotrain: next: `evotrain export %s -o %s/%s.h --name %s` (the firmware "
+                "header), `evotrain report %s` (errors, flash, RAM, cycles, plots)\n",
+                t->dir, t->dir, name, name, t->dir);
     }
 }
 
