@@ -195,19 +195,6 @@ int tr_setup_config(trainer *t, const et_train_opts *o)
     } else {
         if (et_config_load(o->config, &t->cfg) != 0)
             return -1;
-        /* Without them the defaults train a 16-16 network for 10 minutes: a
-         * configuration that has only the problem in it is likely one that
-         * lost its training part, so it is said, not guessed. */
-        static const char *const need[][2] = {{"network", "a 16 16 network"},
-                                              {"train", "for 10 minutes (time_limit_s = 600)"}};
-        for (int i = 0; i < 2; i++)
-            if (!et_config_line(&t->cfg, need[i][0], NULL)) {
-                et_error(o->config, 0,
-                         "no [%s] section: the defaults would train %s; add [%s] (left empty, it "
-                         "takes the defaults that `evotrain config --doc` lists)",
-                         need[i][0], need[i][1], need[i][0]);
-                return -1;
-            }
         const char *name = o->name ? o->name : t->cfg.name;
         if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) {
             et_error(o->config, 0, "run name '%s' is not a plain directory name", name);
@@ -245,6 +232,21 @@ int tr_setup_config(trainer *t, const et_train_opts *o)
             et_info("evotrain: %s has no checkpoint yet: starting the run from its beginning\n",
                     t->dir);
         t->resume = 0;
+    }
+    if (!o->resume) {
+        /* Without them the defaults train a 16-16 network for 10 minutes: a
+         * configuration that has only the problem in it is likely one that
+         * lost its training part, so it is said, not guessed. */
+        static const char *const need[][2] = {{"network", "a 16 16 network"},
+                                              {"train", "for 10 minutes (time_limit_s = 600)"}};
+        for (int i = 0; i < 2; i++)
+            if (!et_config_line(&t->cfg, need[i][0], NULL)) {
+                et_error(o->config, 0,
+                         "no [%s] section: the defaults would train %s; add [%s] (left empty, it "
+                         "takes the defaults that `evotrain config --doc` lists)",
+                         need[i][0], need[i][1], need[i][0]);
+                return -1;
+            }
     }
     return check_search(t);
 }
