@@ -226,15 +226,14 @@ static void put(char *buf, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
-void et_task_errors_text(const et_task *t, const double *rmse, const double *group, const char *sep,
-                         char *buf, size_t n)
+static void errors_text(const et_task *t, const double *rmse, const double *group, const char *sep,
+                        int named, char *buf, size_t n)
 {
     buf[0] = '\0';
     uint64_t grouped = 0;
-    /* Each figure says what it is: "trans 0.954 mm, roll/pitch/yaw
-     * 3.68/2.47/3.01 deg" (unlabelled angles were read as anything). */
     for (unsigned i = 0; i < t->n_groups; i++) {
-        put(buf, n, "%s%s %.3f %s", i ? sep : "", t->group[i].name, group[i], t->group[i].unit);
+        put(buf, n, "%s%s%s%.3f %s", i ? sep : "", named ? t->group[i].name : "", named ? " " : "",
+            group[i], t->group[i].unit);
         grouped |= t->group[i].mask;
     }
     int first = t->n_groups == 0;
@@ -249,12 +248,27 @@ void et_task_errors_text(const et_task *t, const double *rmse, const double *gro
         unsigned e = k;
         while (e < t->n_out && !(grouped >> e & 1) && !strcmp(t->out[e].unit, t->out[k].unit))
             e++;
-        for (unsigned i = k; i < e; i++)
+        for (unsigned i = k; i < e && named; i++)
             put(buf, n, "%s%s", i > k ? "/" : "", t->out[i].name);
         for (unsigned i = k; i < e; i++)
-            put(buf, n, "%s%.2f", i > k ? "/" : " ", rmse[i]);
+            put(buf, n, "%s%.2f", i > k ? "/" : named ? " " : "", rmse[i]);
         if (*t->out[k].unit)
             put(buf, n, " %s", t->out[k].unit);
         k = e;
     }
+}
+
+void et_task_errors_text(const et_task *t, const double *rmse, const double *group, const char *sep,
+                         char *buf, size_t n)
+{
+    errors_text(t, rmse, group, sep, 0, buf, n);
+}
+
+/* Each figure says what it is where nothing else does (the progress line,
+ * the run's last words): "trans 0.954 mm, roll/pitch/yaw 3.68/2.47/3.01 deg";
+ * unlabelled angles were read as anything. */
+void et_task_errors_named(const et_task *t, const double *rmse, const double *group,
+                          const char *sep, char *buf, size_t n)
+{
+    errors_text(t, rmse, group, sep, 1, buf, n);
 }

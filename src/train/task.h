@@ -68,12 +68,15 @@ et_loss_spec et_task_loss(const et_task *t);
 void et_task_log_columns(const et_task *t, FILE *out);
 void et_task_log_values(const et_task *t, const double *rmse, const double *group, FILE *out);
 
-/* Errors as people read them, each with its name: each group ("trans
- * 0.800 mm"), then the other outputs, a run of one unit at a time
- * ("roll/pitch/yaw 3.48/2.05/2.79 deg"), joined by sep. Into buf (n bytes),
- * truncated if need be. */
+/* Errors as people read them: each group ("0.800 mm"), then the other
+ * outputs, a run of one unit at a time ("3.48/2.05/2.79 deg"), joined by
+ * sep. Into buf (n bytes), truncated if need be. et_task_errors_named puts
+ * each figure's name before it ("trans 0.800 mm", "roll/pitch/yaw
+ * 3.48/2.05/2.79 deg"), for the progress line and the run's last words. */
 void et_task_errors_text(const et_task *t, const double *rmse, const double *group, const char *sep,
                          char *buf, size_t n);
+void et_task_errors_named(const et_task *t, const double *rmse, const double *group,
+                          const char *sep, char *buf, size_t n);
 
 /* Index of output name, or -1. */
 int et_task_output(const et_task *t, const char *name);

@@ -74,14 +74,14 @@ static void report_end(const trainer *t, const char *why)
     if (t->n_starts > 1)
         snprintf(won, sizeof won, " (start %llu)", (unsigned long long)t->st.best_start);
     char errs[200];
-    et_task_errors_text(&t->task, t->st.best_rmse, t->st.best_group, ", ", errs, sizeof errs);
+    et_task_errors_named(&t->task, t->st.best_rmse, t->st.best_group, ", ", errs, sizeof errs);
     et_info("evotrain: %s after %llu generations, %llu evaluations; best validation at "
             "generation %llu%s: %s (RMSE); run in %s\n",
             why, (unsigned long long)t->st.generation, (unsigned long long)t->st.evals,
             (unsigned long long)t->st.best_generation, won, errs, t->dir);
     if (t->pol_validated) {
         const et_errors *e = &t->pol_valid;
-        et_task_errors_text(&t->task, e->rmse, e->group_rmse, ", ", errs, sizeof errs);
+        et_task_errors_named(&t->task, e->rmse, e->group_rmse, ", ", errs, sizeof errs);
         et_info("evotrain: polish: %llu sweeps%s, %llu of %llu moves kept; validation %s: %s\n",
                 (unsigned long long)t->pol.sweep, t->pol.done ? " (converged)" : "",
                 (unsigned long long)t->pol.changes, (unsigned long long)t->pol.trials, errs,

@@ -147,7 +147,7 @@ void tr_progress(trainer *t, int final, double evals_rate)
             rem = t->cfg.time_limit_s - el;
     }
     char errs[160], line[320];
-    et_task_errors_text(&t->task, t->st.best_rmse, t->st.best_group, "  ", errs, sizeof errs);
+    et_task_errors_named(&t->task, t->st.best_rmse, t->st.best_group, "  ", errs, sizeof errs);
     snprintf(line, sizeof line, "gen %llu  %.0f evals/s  valid %s  %.0fs elapsed",
              (unsigned long long)t->st.generation, evals_rate, errs, el);
     if (rem >= 0 && !final)
