@@ -174,12 +174,7 @@ int et_samples_load(et_samples *s, et_rundata *d, const et_task *task, et_data_s
     if (et_rundata_rows(d, set, n, &X, &T, &rows) != 0)
         return -1;
     const char *what = d->kind == ET_DATA_SIM ? d->cfg->path : "the data";
-    /* The simulator's outputs come from the pose box: its line is the one
-     * to change (x_mm = -400 400 cannot fit 0.01 mm steps). */
-    long line[ET_MAX_OUTPUTS] = {0};
-    for (unsigned k = 0; d->kind == ET_DATA_SIM && k < task->n_out && k < SIM_POSE_DIM; k++)
-        line[k] = et_config_line(d->cfg, "pose", sim_pose_names[k]);
-    int rc = et_task_check_range(task, T, rows, what, line);
+    int rc = et_task_check_range(task, T, rows, what);
     if (rc == 0)
         et_samples_set(s, task, X, T, rows, 0);
     free(X);

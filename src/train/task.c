@@ -116,8 +116,13 @@ static int source_task(const et_rundata *d, et_task *t)
     return 0;
 }
 
-int et_task_check_range(const et_task *t, const double *T, size_t rows, const char *what,
-                        const long *line)
+int et_task_check_range(const et_task *t, const double *T, size_t rows, const char *what)
+{
+    return et_task_check_range_at(t, T, rows, what, NULL);
+}
+
+int et_task_check_range_at(const et_task *t, const double *T, size_t rows, const char *what,
+                           const long *line)
 {
     for (unsigned k = 0; k < t->n_out; k++) {
         double m = 0;

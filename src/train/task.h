@@ -55,10 +55,11 @@ typedef struct et_task {
 int et_task_from_config(const et_config *cfg, const et_rundata *d, et_task *t);
 
 /* 0 if every target of rows (row-major, n_out each) fits the int16 steps of
- * its output, else -1 reported against what, at line[k] of the output at
- * fault (line NULL: no line), with a scale that fits. */
-int et_task_check_range(const et_task *t, const double *T, size_t rows, const char *what,
-                        const long *line);
+ * its output, else -1 reported against what, with a scale that fits;
+ * _at reports it at line[k] of the output k at fault (line NULL: none). */
+int et_task_check_range(const et_task *t, const double *T, size_t rows, const char *what);
+int et_task_check_range_at(const et_task *t, const double *T, size_t rows, const char *what,
+                           const long *line);
 
 /* The loss the fitness computes for t (pointers into t). */
 et_loss_spec et_task_loss(const et_task *t);

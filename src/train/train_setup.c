@@ -110,7 +110,7 @@ static int check_search(trainer *t)
             line[k] = et_config_line(c, "pose", sim_pose_names[k]);
         }
         if (t->task.n_out == SIM_POSE_DIM &&
-            et_task_check_range(&t->task, box, 2, c->path, line) != 0)
+            et_task_check_range_at(&t->task, box, 2, c->path, line) != 0)
             return -1;
     }
     /* A minibatch is a window of the pool: a larger one would repeat it. */
