@@ -43,8 +43,12 @@ int sim_config_set(struct sim_scenario *sc, const char *section, const char *key
  * *err_line the most relevant line (0 if none). Call exactly once. */
 int sim_config_finish(struct sim_scenario *sc, char *err, size_t errlen, long *err_line);
 
-/* The scenario's sections as INI text that re-parses to the same scenario. */
+/* The scenario's sections as INI text that re-parses to the same scenario,
+ * numbers as %.17g (the text the scenario's identity is hashed from). */
 void sim_config_dump(const struct sim_scenario *sc, FILE *out);
+/* The same, with shortest set each number in its shortest form that reads
+ * back exactly (0.45 where the dump has 0.45000000000000001). */
+void sim_config_print(const struct sim_scenario *sc, FILE *out, int shortest);
 
 /* One line per key: section, key, type, default, range, description. */
 void sim_config_doc(FILE *out);

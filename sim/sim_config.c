@@ -577,23 +577,39 @@ int sim_config_finish(struct sim_scenario *sc, char *err, size_t errlen, long *e
     return 0;
 }
 
-static void dump_value(FILE *out, const struct key *k, const void *base)
+/* A number as %.17g (what the scenario's identity hashes), or in its
+ * shortest form that reads back exactly (for people). */
+static void put_num(FILE *out, const char *pre, double x, int shortest)
+{
+    char b[32];
+    int prec = shortest ? 15 : 17;
+    for (; prec < 17; prec++) {
+        snprintf(b, sizeof b, "%.*g", prec, x);
+        if (strtod(b, NULL) == x)
+            break;
+    }
+    fprintf(out, "%s%.*g", pre, prec, x);
+}
+
+static void dump_value(FILE *out, const struct key *k, const void *base, int sh)
 {
     const void *p = (const char *)base + k->off;
     switch (k->type) {
     case TY_RANGE: {
         const double *v = p;
-        fprintf(out, "%.17g %.17g", v[0], v[1]);
+        put_num(out, "", v[0], sh);
+        put_num(out, " ", v[1], sh);
         break;
     }
     case TY_VEC3:
     case TY_VEC3B: {
         const double *v = p;
-        fprintf(out, "%.17g %.17g %.17g", v[0], v[1], v[2]);
+        for (int i = 0; i < 3; i++)
+            put_num(out, i ? " " : "", v[i], sh);
         break;
     }
     case TY_REAL:
-        fprintf(out, "%.17g", *(const double *)p);
+        put_num(out, "", *(const double *)p, sh);
         break;
     case TY_CLAMP: {
         const int *v = p;
@@ -612,13 +628,13 @@ static void dump_value(FILE *out, const struct key *k, const void *base)
     case TY_PARAMS: {
         const struct sim_params *v = p;
         for (int i = 0; i < v->n; i++)
-            fprintf(out, "%s%.17g", i ? " " : "", v->v[i]);
+            put_num(out, i ? " " : "", v->v[i], sh);
         break;
     }
     }
 }
 
-static void dump_section(FILE *out, enum sect kind, const void *base)
+static void dump_section(FILE *out, enum sect kind, const void *base, int sh)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
         if (keys[i].sect != kind)
@@ -627,24 +643,29 @@ static void dump_section(FILE *out, enum sect kind, const void *base)
             ((const struct sim_params *)((const char *)base + keys[i].off))->n == 0)
             continue;
         fprintf(out, "%s = ", keys[i].key);
-        dump_value(out, &keys[i], base);
+        dump_value(out, &keys[i], base, sh);
         fputc('\n', out);
     }
 }
 
 void sim_config_dump(const struct sim_scenario *sc, FILE *out)
 {
+    sim_config_print(sc, out, 0);
+}
+
+void sim_config_print(const struct sim_scenario *sc, FILE *out, int sh)
+{
     fputs("[pose]\n", out);
-    dump_section(out, SEC_POSE, sc);
+    dump_section(out, SEC_POSE, sc, sh);
     fputs("\n[field]\n", out);
-    dump_section(out, SEC_FIELD, sc);
+    dump_section(out, SEC_FIELD, sc, sh);
     for (size_t i = 0; i < sc->n_mag; i++) {
         fprintf(out, "\n[magnet %s]\n", sc->mag[i].name);
-        dump_section(out, SEC_MAGNET, &sc->mag[i]);
+        dump_section(out, SEC_MAGNET, &sc->mag[i], sh);
     }
     for (size_t i = 0; i < sc->n_sen; i++) {
         fprintf(out, "\n[sensor %s]\n", sc->sen[i].name);
-        dump_section(out, SEC_SENSOR, &sc->sen[i]);
+        dump_section(out, SEC_SENSOR, &sc->sen[i], sh);
     }
 }
 

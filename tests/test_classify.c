@@ -335,6 +335,39 @@ static void test_gesture(void **state)
         0);
 }
 
+/* The light2d plugin's quadrant (a class index from a C plugin, named by
+ * [data] classes): the same network on 1 and 2 threads, nearly every
+ * quadrant right. */
+static void test_plugin(void **state)
+{
+    (void)state;
+    char c[300];
+    snprintf(c, sizeof c, "%s/quad.ini", tmp);
+    assert_int_equal(run("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C sim/examples/plugin "
+                         "EVOTRAIN_INC=\"$PWD/include\" OUT=%s >/dev/null && sed -e "
+                         "'s|^plugin  = out/light2d.so|plugin = %s/light2d.so|' -e "
+                         "'s/^max_generations = 1500/max_generations = 150/' -e "
+                         "'s/^floor_generations = 1500/floor_generations = 150/' -e "
+                         "'s/^pool          = 65536/pool = 8192/' -e 's/^polish_sweeps = 3/"
+                         "polish_sweeps = 1/' sim/examples/plugin/light2d_quadrant.ini > %s",
+                         tmp, tmp, c),
+                     0);
+    assert_int_equal(run("%s --config %s --out %s --name q1 --threads 1 -q", bin, c, tmp), 0);
+    assert_int_equal(run("%s --config %s --out %s --name q2 --threads 2 -q", bin, c, tmp), 0);
+    assert_same_network("q1", "q2");
+    assert_int_equal(run("%s eval %s/q1 -n 4000 > %s/qev.txt", bin, tmp, tmp), 0);
+    char *ev = read_tmp("qev.txt");
+    size_t correct = 0, n = 0;
+    const char *acc = strstr(ev, "accuracy ");
+    assert_non_null(acc);
+    assert_int_equal(sscanf(strchr(acc, '(') + 1, "%zu of %zu", &correct, &n), 2);
+    assert_int_equal(n, 4000);
+    if (correct < 3800)
+        fail_msg("quadrant: %zu of %zu correct", correct, n);
+    assert_non_null(strstr(ev, "\nNE "));
+    free(ev);
+}
+
 /* Each bad label or class list: exit 1 and a message naming the place. */
 static void test_bad_labels(void **state)
 {
@@ -418,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_train_indices),
         cmocka_unit_test(test_bad_labels),
         cmocka_unit_test(test_gesture),
+        cmocka_unit_test(test_plugin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

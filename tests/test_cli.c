@@ -70,8 +70,13 @@ static void test_help_everywhere(void **state)
         assert_int_equal(run("%s %s --help > %s 2>/dev/null", bin, commands[i], out), 0);
         char *t = slurp(out, NULL);
         assert_non_null(t);
-        assert_non_null(strstr(t, "usage"));
-        assert_non_null(strstr(t, "Exit codes: 0 ok, 1 error in the input, 2 usage, 130"));
+        assert_non_null(strstr(t, "usage: evotrain"));
+        assert_null(strstr(t, "Usage"));
+        /* The exit codes once, in the common footer (issue 21). */
+        const char *ec = strstr(t, "Exit codes: 0 ok, 1 error in the input, 2 usage, 130");
+        assert_non_null(ec);
+        assert_null(strstr(ec + 1, "Exit codes"));
+        assert_null(strstr(t, "Exit status"));
         free(t);
         assert_int_equal(run("%s %s -q --help >/dev/null 2>&1", bin, commands[i]), 0);
         assert_int_equal(run("%s %s --help -v >/dev/null 2>&1", bin, commands[i]), 0);
@@ -249,6 +254,75 @@ static void test_kernel(void **state)
     assert_int_equal(run("cmp -s %s src/kernel/evonet.c", c), 1);
     assert_int_equal(run("%s kernel -o %s --force -q", bin, dir), 0);
     assert_int_equal(run("cmp -s %s src/kernel/evonet.c", c), 0);
+    /* A directory given with its slash names its files with one (issue 21). */
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s/kernel.txt", tmp);
+    assert_int_equal(run("%s kernel -o %s/fw2/ 2> %s", bin, tmp, msg), 0);
+    char *t = slurp(msg, NULL);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "/fw2/evonet.h"));
+    assert_null(strstr(t, "//"));
+    free(t);
+}
+
+/* --resume of what is not a run says that, naming the directory, not a file
+ * inside it (issue 21). */
+static void test_resume_nothing(void **state)
+{
+    (void)state;
+    char err[512];
+    snprintf(err, sizeof err, "%s/resume.txt", tmp);
+    assert_int_equal(run("%s --resume %s/no-such-run 2> %s", bin, tmp, err), 1);
+    char *t = slurp(err, NULL);
+    assert_non_null(strstr(t, "no-such-run: no run to resume there: no such directory"));
+    assert_null(strstr(t, "config.ini"));
+    free(t);
+    assert_int_equal(run("mkdir -p %s/empty && %s --resume %s/empty 2> %s", tmp, bin, tmp, err), 1);
+    t = slurp(err, NULL);
+    assert_non_null(strstr(t, "empty: no run to resume there: no config.ini"));
+    free(t);
+}
+
+/* After a run, one line says what to do next with this run: the export
+ * command and the report, which work as given (issue 21). */
+static void test_next_step(void **state)
+{
+    (void)state;
+    char err[512];
+    snprintf(err, sizeof err, "%s/next.txt", tmp);
+    assert_int_equal(run("%s --config tests/data/tiny.ini --out %s --name nx --max-generations 5 "
+                         "2> %s",
+                         bin, tmp, err),
+                     0);
+    char *t = slurp(err, NULL), want[1200];
+    assert_non_null(t);
+    snprintf(want, sizeof want,
+             "evotrain: next: `evotrain export %s/nx -o %s/nx/nx_net.h --name nx_net` (the "
+             "firmware header), `evotrain report %s/nx` (",
+             tmp, tmp, tmp);
+    assert_non_null(strstr(t, want));
+    free(t);
+    assert_int_equal(run("%s export %s/nx -o %s/nx/nx_net.h --name nx_net -q", bin, tmp, tmp), 0);
+    assert_int_equal(run("grep -q 'nx_net_infer' %s/nx/nx_net.h", tmp), 0);
+}
+
+/* `dataset -o -` writes the CSV to stdout and no file named "-". */
+static void test_dataset_to_stdout(void **state)
+{
+    (void)state;
+    char *abin = realpath(bin, NULL);
+    assert_non_null(abin);
+    assert_int_equal(
+        run("cd %s && %s dataset --config tiny/config.ini -n 3 -o - > ds.txt", tmp, abin), 0);
+    free(abin);
+    char p[600];
+    snprintf(p, sizeof p, "%s/-", tmp);
+    assert_int_equal(file_size(p), -1);
+    snprintf(p, sizeof p, "%s/ds.txt", tmp);
+    char *t = slurp(p, NULL);
+    assert_non_null(t);
+    assert_true(!strncmp(t, "s0_x,", 5));
+    free(t);
 }
 
 /* The same run gives the same header however its directory is named
@@ -399,6 +473,9 @@ int main(void)
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_man_has_every_key),
         cmocka_unit_test(test_kernel),
+        cmocka_unit_test(test_resume_nothing),
+        cmocka_unit_test(test_dataset_to_stdout),
+        cmocka_unit_test(test_next_step),
         cmocka_unit_test(test_export_path_forms),
         cmocka_unit_test(test_mpi_launch_refused),
         cmocka_unit_test(test_install),

@@ -389,10 +389,10 @@ static void test_usage(void **state)
                      ET_EXIT_USAGE);
     free(err);
     assert_int_equal(run(cmd_simulate, &err, "simulate", "--help", (const char *)NULL), 0);
-    assert_non_null(strstr(err, "Usage: evotrain simulate"));
+    assert_non_null(strstr(err, "usage: evotrain simulate"));
     free(err);
     assert_int_equal(run(cmd_dataset, &err, "dataset", "-h", (const char *)NULL), 0);
-    assert_non_null(strstr(err, "Usage: evotrain dataset"));
+    assert_non_null(strstr(err, "usage: evotrain dataset"));
     free(err);
     assert_null(slurp(o, NULL));
 }

@@ -249,13 +249,54 @@ static void test_bad_data(void **state)
                      0);
 }
 
+/* The float reference of the README ("A float reference"): two datasets
+ * of the run's configuration into sim/examples/baseline.py, as documented,
+ * on a tiny set: per output, least squares and a float MLP, both finite
+ * and the MLP better than the linear fit, summed over the outputs. */
+static void test_baseline(void **state)
+{
+    (void)state;
+    if (!py)
+        skip();
+    assert_int_equal(
+        run("%s dataset --config tests/data/tiny.ini -n 8000 --seed 11 -o %s/bl_train.csv "
+            "-q && %s dataset --config tests/data/tiny.ini -n 1000 --seed 12 -o "
+            "%s/bl_test.csv -q",
+            bin, tmp, bin, tmp),
+        0);
+    assert_int_equal(run("%s sim/examples/baseline.py %s/bl_train.csv %s/bl_test.csv --targets 6 "
+                         "--hidden 16 16 --epochs 30 > %s/bl.txt",
+                         py, tmp, tmp, tmp),
+                     0);
+    char p[400];
+    snprintf(p, sizeof p, "%s/bl.txt", tmp);
+    char *t = slurp(p, NULL);
+    assert_non_null(t);
+    const char *head = "target,linear_least_squares_rmse,float_mlp_16_16_rmse\n";
+    assert_true(!strncmp(t, head, strlen(head)));
+    static const char *const names[] = {"x_mm", "y_mm", "z_mm", "roll_deg", "pitch_deg", "yaw_deg"};
+    double lin_sum = 0, mlp_sum = 0;
+    for (int k = 0; k < 6; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "\n%s,", names[k]);
+        const char *row = strstr(t, key);
+        assert_non_null(row);
+        double lin, mlp;
+        assert_int_equal(sscanf(row + strlen(key), "%lf,%lf", &lin, &mlp), 2);
+        assert_true(lin > 0 && lin < 100 && mlp > 0 && mlp < 100);
+        lin_sum += lin;
+        mlp_sum += mlp;
+    }
+    assert_true(mlp_sum < lin_sum);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv),
-        cmocka_unit_test(test_command),
-        cmocka_unit_test(test_plugin),
-        cmocka_unit_test(test_bad_data),
+        cmocka_unit_test(test_csv),      cmocka_unit_test(test_command),
+        cmocka_unit_test(test_plugin),   cmocka_unit_test(test_bad_data),
+        cmocka_unit_test(test_baseline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

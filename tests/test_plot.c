@@ -268,6 +268,38 @@ static void test_pose_unchanged(void **state)
     free(t);
 }
 
+/* A translation-only setup (the angles held at 0, so their errors are 0
+ * throughout): report writes its report and figures, leaving those curves
+ * out and saying so, where gnuplot used to stop on a log scale with no
+ * point (issue 21). With a polish, the training curve ends on the polished
+ * network. */
+static void test_constant_outputs(void **state)
+{
+    (void)state;
+    assert_int_equal(run("sed -e 's/^name = tiny/name = tr/' -e 's/^\\(roll\\|pitch\\|yaw\\)_deg "
+                         ".*/\\1_deg = 0 0/' -e 's/^max_generations = .*/max_generations = 10/' "
+                         "-e 's/^\\[train\\]/[train]\\npolish_sweeps = 1/' tests/data/tiny.ini "
+                         "> %s/tr.ini && grep -c '_deg = 0 0' %s/tr.ini | grep -q 3",
+                         tmp, tmp),
+                     0);
+    assert_int_equal(run("%s --config %s/tr.ini --out %s --force -q", bin, tmp, tmp), 0);
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/tr", tmp);
+    assert_int_equal(run("%s%s report %s -n 1000 -q", gnuplot_env(), bin, dir), 0);
+    char *t = slurp_in(dir, "report.md"), *gp = slurp_in(dir, "plot.gp");
+    assert_non_null(t);
+    assert_non_null(gp);
+    assert_non_null(strstr(gp, "0 throughout, not drawn on the log scale: rotation"));
+    assert_non_null(strstr(gp, "0 throughout, not drawn: rotation"));
+    assert_non_null(strstr(gp, "against roll (deg): 0 in every sample"));
+    assert_null(strstr(gp, "column('valid_roll_deg')"));
+    assert_non_null(strstr(gp, "$polished using (column('elapsed_s')):(column('valid_trans_mm'))"));
+    if (have_gnuplot())
+        check_pngs(dir);
+    free(t);
+    free(gp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_xy_report),
         cmocka_unit_test(test_csv_plot_and_report),
         cmocka_unit_test(test_pose_unchanged),
+        cmocka_unit_test(test_constant_outputs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

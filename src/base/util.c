@@ -412,3 +412,39 @@ int et_thread_num(void)
     return 0;
 #endif
 }
+
+void et_fmt_double(char *buf, size_t n, double x)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}
+
+size_t et_edit_distance(const char *a, const char *b)
+{
+    enum { MAX = 64 };
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned char d[MAX][MAX];
+    if (na >= MAX || nb >= MAX)
+        return (size_t)-1 / 2;
+    for (size_t i = 0; i <= na; i++)
+        d[i][0] = (unsigned char)i;
+    for (size_t j = 0; j <= nb; j++)
+        d[0][j] = (unsigned char)j;
+    for (size_t i = 1; i <= na; i++)
+        for (size_t j = 1; j <= nb; j++) {
+            unsigned v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1u < v)
+                v = d[i - 1][j] + 1u;
+            if (d[i][j - 1] + 1u < v)
+                v = d[i][j - 1] + 1u;
+            /* Two letters swapped ("trian") are one slip, not two. */
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1u < v)
+                v = d[i - 2][j - 2] + 1u;
+            d[i][j] = (unsigned char)v;
+        }
+    return d[na][nb];
+}

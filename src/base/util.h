@@ -86,4 +86,13 @@ int et_thread_num(void);
 void et_put_le(unsigned char **p, uint64_t v, int bytes);
 uint64_t et_get_le(const unsigned char **p, int bytes);
 
+/* The shortest "%.Ng" form of x (N from 15 to 17) that strtod reads back as
+ * x exactly: 0.45, not 0.45000000000000001. buf holds at least 32 bytes. */
+void et_fmt_double(char *buf, size_t n, double x);
+
+/* Edit distance between a and b (insertions, deletions, substitutions and
+ * swaps of two neighbours: optimal string alignment), for "did you mean"
+ * suggestions; strings longer than 63 bytes count as far from everything. */
+size_t et_edit_distance(const char *a, const char *b);
+
 #endif

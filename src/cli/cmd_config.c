@@ -37,7 +37,7 @@ int cmd_config(int argc, char **argv)
     et_config cfg;
     int rc = et_config_load(path, &cfg);
     if (rc == 0)
-        et_config_dump(&cfg, stdout);
+        et_config_print(&cfg, stdout);
     et_config_free(&cfg);
     return rc == 0 ? ET_EXIT_OK : ET_EXIT_INPUT;
 }

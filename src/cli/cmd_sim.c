@@ -22,8 +22,8 @@
 #define DATASET_MAX_ROWS 1000000000L
 
 static const char simulate_help[] =
-    "Usage: evotrain simulate --config FILE --poses IN.csv -o OUT.csv [--counts]\n"
-    "                         [--seed S] [--no-noise] [-q] [-v]\n"
+    "usage: evotrain simulate --config FILE --poses IN.csv -o OUT.csv [--counts]\n"
+    "                         [--seed S] [--no-noise]\n"
     "\n"
     "Run the forward model of the config's scenario on given poses.\n"
     "\n"
@@ -39,16 +39,13 @@ static const char simulate_help[] =
     "\n"
     "  --config FILE  scenario (and trainer) configuration, INI\n"
     "  --poses FILE   poses to simulate\n"
-    "  -o FILE        output, written atomically (complete or not at all)\n"
+    "  -o FILE        output, written atomically (complete or not at all); - is stdout\n"
     "  --counts       write ADC counts instead of fields\n"
     "  --seed S       noise seed (default: [run] seed of the config)\n"
-    "  --no-noise     counts without noise\n"
-    "\n"
-    "Exit status: 0 ok, 1 bad input (reported as FILE:LINE: message), 2 usage.\n";
+    "  --no-noise     counts without noise\n";
 
 static const char dataset_help[] =
-    "Usage: evotrain dataset --config FILE -n N -o OUT.csv [--seed S] [--no-noise]\n"
-    "                        [-q] [-v]\n"
+    "usage: evotrain dataset --config FILE -n N -o OUT.csv [--seed S] [--no-noise]\n"
     "\n"
     "Draw N poses uniformly from the config's [pose] box and write the sensors'\n"
     "ADC counts for each. The header is s0_x,...,s5_z,x_mm,y_mm,z_mm,roll_deg,\n"
@@ -60,11 +57,9 @@ static const char dataset_help[] =
     "\n"
     "  --config FILE  scenario (and trainer) configuration, INI\n"
     "  -n N           number of samples, 1 to 1000000000\n"
-    "  -o FILE        output, written atomically (complete or not at all)\n"
+    "  -o FILE        output, written atomically (complete or not at all); - is stdout\n"
     "  --seed S       seed (default: [run] seed of the config)\n"
-    "  --no-noise     noise-free counts\n"
-    "\n"
-    "Exit status: 0 ok, 1 bad input (reported as FILE:LINE: message), 2 usage.\n";
+    "  --no-noise     noise-free counts\n";
 
 struct opts {
     const char *config, *poses, *out;

@@ -13,7 +13,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "evotrain %s: gradient-free training of integer neural networks for "
-            "microcontrollers\n\nUsage:\n",
+            "microcontrollers\n\nusage:\n",
             ET_VERSION);
     for (size_t i = 0; i < et_n_commands; i++)
         if (!et_commands[i].hidden)

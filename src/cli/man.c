@@ -219,9 +219,11 @@ int cmd_man(int argc, char **argv)
           ".TP\n.BR \\-\\-version\nthe version (as the first argument).\n",
           o);
     fputs(".SH CONFIGURATION\n"
-          "A configuration is an INI file. The trainer's sections are [run], [network], "
-          "[train] and [optimizer]; every other section describes the scenario and belongs "
-          "to the simulator. A key nobody knows, a duplicate key or a value out of range is "
+          "A configuration is an INI file. The trainer's sections are [run], [network] and "
+          "[train] (training refuses a file without [network] or [train]: an empty one takes "
+          "the defaults); the task's are [data], [plugin], [target NAME] and [group NAME]; "
+          "every other section describes the scenario and belongs to the simulator. A key nobody "
+          "knows, a duplicate key or a value out of range is "
           "an error naming the file and line. These are all the keys, with their defaults "
           "(also printed by \\fBevotrain config \\-\\-doc\\fR).\n.SS Trainer\n",
           o);
@@ -234,6 +236,16 @@ int cmd_man(int argc, char **argv)
           "(default: gnuplot; it needs the pngcairo terminal, Debian package gnuplot\\-nox).\n"
           ".SH FILES\n.TP\n.I PREFIX/share/evotrain/evonet.h, evonet.c\n"
           "the device kernel's sources, as \\fBevotrain kernel \\-o DIR\\fR writes them.\n"
+          ".SH FLOAT REFERENCE\n"
+          "The source tree's sim/examples/baseline.py (numpy) trains a float MLP of the same "
+          "size with Adam, and a linear least-squares fit, on your problem's data, for "
+          "comparison with the integer network:\n.PP\n.nf\n"
+          "\\&evotrain dataset \\-\\-config F \\-n 65536 \\-\\-seed 11 \\-o train.csv\n"
+          "\\&evotrain dataset \\-\\-config F \\-n 20000 \\-\\-seed 12 \\-o test.csv\n"
+          "\\&python3 sim/examples/baseline.py train.csv test.csv \\-\\-targets 6 "
+          "\\-\\-hidden 16 16\n.fi\n.PP\n"
+          "It prints the test RMSE of each output for both; \\fBevotrain eval DIR "
+          "\\-\\-data test.csv\\fR gives the integer network's on the same samples.\n"
           ".SH SEE ALSO\n.BR gnuplot (1)\n",
           o);
     return ferror(o) ? ET_EXIT_INPUT : ET_EXIT_OK;

@@ -321,16 +321,67 @@ static int write_pose(const char *path, const et_run *r, const et_eval *ev, cons
     return et_afile_commit(&af);
 }
 
-/* log.csv's column of curve c's group, or of output k (et_task_log_columns). */
-static const char *log_col(const et_task *t, int group, unsigned k, char *buf, size_t n)
+/* log.csv's column of curve c's group, or of output k (et_task_log_columns),
+ * as it is (raw) and escaped for the script (buf). */
+static const char *log_col(const et_task *t, int group, unsigned k, char *buf, size_t n,
+                           char raw[3 * ET_NAME_MAX])
 {
-    char raw[3 * ET_NAME_MAX];
     if (group >= 0)
-        snprintf(raw, sizeof raw, "valid_%s_%s", t->group[group].name, t->group[group].unit);
+        snprintf(raw, 3 * ET_NAME_MAX, "valid_%s_%s", t->group[group].name, t->group[group].unit);
     else
-        snprintf(raw, sizeof raw, "valid_%s%s%s", t->out[k].name, *t->out[k].unit ? "_" : "",
+        snprintf(raw, 3 * ET_NAME_MAX, "valid_%s%s%s", t->out[k].name, *t->out[k].unit ? "_" : "",
                  t->out[k].unit);
     return sq(buf, n, raw);
+}
+
+/* Whether column col of log.csv (its text) holds a value above 0. A log
+ * scale has no place for a curve that is 0 throughout (an output that never
+ * varies, which the network gets exactly right), and gnuplot stops on one
+ * whose points are all undefined: such a curve is left out, and said. */
+static int log_positive(const char *log, const char *col)
+{
+    if (!log)
+        return 1; /* no log to judge by: draw it, as before */
+    size_t idx = 0, len = strlen(col);
+    const char *p = log;
+    for (;; idx++) {
+        size_t f = strcspn(p, ",\n");
+        if (f == len && !strncmp(p, col, len))
+            break;
+        if (p[f] != ',')
+            return 0;
+        p += f + 1;
+    }
+    for (const char *row = strchr(log, '\n'); row && row[1]; row = strchr(row + 1, '\n')) {
+        const char *v = row + 1;
+        for (size_t i = 0; i < idx && v; i++) {
+            v += strcspn(v, ",\n");
+            v = *v == ',' ? v + 1 : NULL;
+        }
+        if (v && strtod(v, NULL) > 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The text of the run's log.csv, or NULL when it cannot be read. */
+static char *read_log(const char *dir)
+{
+    char *lp = et_path(dir, "log.csv"), *buf = NULL;
+    size_t len = 0;
+    FILE *f = fopen(lp, "r"), *m = open_memstream(&buf, &len);
+    free(lp);
+    char chunk[4096];
+    size_t got;
+    while (f && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, got, m);
+    fclose(m);
+    if (!f) {
+        free(buf);
+        return NULL;
+    }
+    fclose(f);
+    return buf;
 }
 
 /* The training curve: one row of panels per curve of the task (a group
@@ -341,26 +392,64 @@ static void script_curve(FILE *o, const et_run *r, const curve *c, unsigned nc)
     static const char *const xs[2][3] = {{"elapsed_s", "elapsed time (s)", "%g"},
                                          {"evals", "evaluations", "%.0s%c"}};
     const et_task *t = &r->task;
-    char won[48] = "", up[2 * ET_NAME_MAX + 4];
+    char won[48] = "", up[2 * ET_NAME_MAX + 4], raw[3 * ET_NAME_MAX], cn[6 * ET_NAME_MAX];
     if (r->cfg.starts > 1)
         snprintf(won, sizeof won, ", start %llu of %d raced", (unsigned long long)r->st.best_start,
                  r->cfg.starts);
+    /* Which curves have something to draw; rows with none are left out. */
+    char *log = read_log(r->dir), flat[200] = "";
+    int draw[MAX_CURVES][ET_MAX_OUTPUTS + 1] = {{0}}; /* [row][1 + output], [row][0]: group */
+    int row_any[MAX_CURVES];
+    unsigned rows = 0;
+    for (unsigned row = 0; row < nc; row++) {
+        const curve *cv = &c[row];
+        int any = 0;
+        for (int i = cv->group >= 0 ? -1 : 0; i < (int)t->n_out; i++) {
+            if (i >= 0 && !(cv->mask >> i & 1))
+                continue;
+            log_col(t, i < 0 ? cv->group : -1, (unsigned)(i < 0 ? 0 : i), cn, sizeof cn, raw);
+            any |= draw[row][i + 1] = log_positive(log, raw);
+        }
+        rows += row_any[row] = any != 0;
+        if (!any) {
+            size_t l = strlen(flat);
+            snprintf(flat + l, sizeof flat - l, "%s%.60s", l ? ", " : "", cv->title);
+        }
+    }
+    free(log);
+    if (!rows)
+        return; /* nothing above 0 anywhere: no training curve to draw */
+    /* The run's end, after the polish, as a point at the end of each curve:
+     * the network exported is on the figure (log.csv ends with the search). */
+    if (r->has_polish) {
+        fputs("\n# The polished network's validation errors (from the checkpoint).\n"
+              "$polished << EOD\nelapsed_s,evals",
+              o);
+        et_task_log_columns(t, o);
+        fprintf(o, "\n%.2f,%llu", r->st.elapsed_s, (unsigned long long)r->st.evals);
+        et_task_log_values(t, r->polish_valid.rmse, r->polish_valid.group_rmse, o);
+        fputs("\nEOD\n", o);
+    }
     unsigned w, h;
-    canvas(nc, 2, &w, &h);
+    canvas(rows, 2, &w, &h);
     fprintf(o,
             "\n# Training curve, from the run's own log.csv.\n"
             "set output '%s'\nset terminal pngcairo size %u,%u font 'sans,11' noenhanced\n"
             "set datafile separator ','\nset datafile columnheaders\n"
             "set multiplot layout %u,2 title 'run %s: validation RMSE of the optimizer mean "
-            "(best network from generation %llu%s)' font 'sans,13'\n"
+            "(best network from generation %llu%s)%s%s%s' font 'sans,13'\n"
             "set logscale y\nset grid xtics ytics mytics\nset key top right\n"
             /* 1-2-5 labels: decades alone leave a curve between 1 and 10
              * without a readable value. */
             "set ytics (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, "
             "50, 100, 200, 500, 1000)\n",
-            et_plot_png[0], w, h, nc, r->cfg.name, (unsigned long long)r->st.best_generation, won);
+            et_plot_png[0], w, h, rows, r->cfg.name, (unsigned long long)r->st.best_generation, won,
+            *flat ? "; 0 throughout, not drawn on the log scale: " : "", flat,
+            r->has_polish ? "; the dots at the end: the polished network" : "");
     for (unsigned row = 0; row < nc; row++) {
         const curve *cv = &c[row];
+        if (!row_any[row])
+            continue;
         for (int col = 0; col < 2; col++) {
             fprintf(
                 o, "set xlabel '%s'\nset format x '%s'\nset ylabel '%s RMSE%s'\nset title '%s'\n",
@@ -370,27 +459,32 @@ static void script_curve(FILE *o, const et_run *r, const curve *c, unsigned nc)
             fputs("plot ", o);
             /* The group's Euclidean error first, thicker; then each output. */
             int k = 0;
-            char cn[6 * ET_NAME_MAX], tt[160];
+            char tt[160];
             for (int i = cv->group >= 0 ? -1 : 0; i < (int)t->n_out; i++) {
-                if (i >= 0 && !(cv->mask >> i & 1))
+                if ((i >= 0 && !(cv->mask >> i & 1)) || !draw[row][i + 1])
                     continue;
                 if (i < 0)
                     snprintf(tt, sizeof tt, "%s", cv->legend);
                 else
                     sq(tt, sizeof tt, t->out[i].name);
+                const char *col_name = log_col(t, i < 0 ? cv->group : -1, (unsigned)(i < 0 ? 0 : i),
+                                               cn, sizeof cn, raw);
                 /* Raced starts interleave their rows: points, not a line
                  * zigzagging between them. */
-                fprintf(
-                    o,
-                    "%s'log.csv' using (column('%s')):(column('%s')) with %s %d "
-                    "title '%s'",
-                    k ? ", \\\n     " : "", xs[col][0],
-                    log_col(t, i < 0 ? cv->group : -1, (unsigned)(i < 0 ? 0 : i), cn, sizeof cn),
-                    r->cfg.starts > 1 ? "points pt 7 ps 0.4 lc" : "lines lw",
-                    r->cfg.starts > 1 ? k + 1
-                    : i < 0           ? 3
-                                      : 2,
-                    tt);
+                fprintf(o,
+                        "%s'log.csv' using (column('%s')):(column('%s')) with %s %d "
+                        "title '%s'",
+                        k ? ", \\\n     " : "", xs[col][0], col_name,
+                        r->cfg.starts > 1 ? "points pt 7 ps 0.4 lc" : "lines lw",
+                        r->cfg.starts > 1 ? k + 1
+                        : i < 0           ? 3
+                                          : 2,
+                        tt);
+                if (r->has_polish)
+                    fprintf(o,
+                            ", \\\n     $polished using (column('%s')):(column('%s')) with "
+                            "points pt 7 ps 1.2 lc rgb 'black' notitle",
+                            xs[col][0], col_name);
                 k++;
             }
             fputc('\n', o);
@@ -471,8 +565,25 @@ static void script_pose(FILE *o, const et_run *r, const et_eval *ev, const curve
                                              {"#c0392b", "#e67e22", "#b5651d", "#7f1d1d"}};
     static const int point[2][4] = {{7, 9, 11, 13}, {5, 4, 6, 8}};
     int sim = !strcmp(r->task.source, "sim");
+    /* A curve 0 throughout (outputs the network gets exactly, say ones that
+     * never vary) is left out and named: gnuplot finds no range for it. */
+    curve cz[MAX_CURVES];
+    int zero[MAX_CURVES];
+    for (unsigned i = 0; i < nc; i++) {
+        zero[i] = 1;
+        for (unsigned k = 0; k < ev->rows && zero[i]; k++) {
+            int in = c[i].group >= 0 ? k == ev->n_out + (unsigned)c[i].group
+                                     : k < ev->n_out && (c[i].mask >> k & 1);
+            for (size_t s = 0; in && s < ev->n && zero[i]; s++)
+                zero[i] = ev->err[(size_t)k * ev->n + s] == 0;
+        }
+        cz[i] = c[i];
+        cz[i].count = zero[i] ? 0 : c[i].count;
+    }
     int axis[MAX_CURVES];
-    pick_axes(c, nc, axis);
+    pick_axes(cz, nc, axis);
+    for (unsigned i = 0; i < nc; i++)
+        axis[i] = zero[i] ? 0 : axis[i];
     /* Per axis: its curves, and the first one's colour for its ticks. */
     unsigned on[3] = {0}, first[3] = {0};
     for (unsigned i = nc; i-- > 0;) {
@@ -485,13 +596,18 @@ static void script_pose(FILE *o, const et_run *r, const et_eval *ev, const curve
             snprintf(ylab[a - 1], sizeof ylab[a - 1], "%s%sRMSE%s",
                      on[a] == 1 ? c[first[a]].title : "", on[a] == 1 ? " " : "",
                      in_parens(u, sizeof u, c[first[a]].unit));
-    char hidden[160] = "";
-    for (unsigned i = 0; i < nc; i++)
-        if (!axis[i]) {
-            size_t l = strlen(hidden);
-            snprintf(hidden + l, sizeof hidden - l, "%s%.95s",
-                     l ? ", " : "; in plot_pose.dat, not drawn: ", c[i].title);
-        }
+    char hidden[320] = "";
+    for (int z = 0; z < 2; z++)
+        for (unsigned i = 0, first_z = 1; i < nc; i++)
+            if (!axis[i] && zero[i] == z) {
+                size_t l = strlen(hidden);
+                snprintf(hidden + l, sizeof hidden - l, "%s%.95s",
+                         !first_z ? ", "
+                         : z      ? "; 0 throughout, not drawn: "
+                                  : "; in plot_pose.dat, not drawn: ",
+                         c[i].title);
+                first_z = 0;
+            }
     unsigned rows, cols, w, h;
     grid(ev->n_out, &rows, &cols);
     canvas(rows, cols, &w, &h);
@@ -531,7 +647,18 @@ static void script_pose(FILE *o, const et_run *r, const et_eval *ev, const curve
         char nm[2 * ET_NAME_MAX + 2 * ET_NAME_MAX + 4];
         sq(nm, sizeof nm, ev->name[j]);
         in_parens(nm + strlen(nm), sizeof nm - strlen(nm), ev->unit[j]);
-        fprintf(o, "set xlabel '%s'\nset title 'against %s'\nplot ", nm, nm);
+        /* An output that never varies has no range to bin: its panel says
+         * so, over a unit-wide axis (gnuplot would warn of an empty one). */
+        double v0 = ev->n ? ev->truth[j] : 0;
+        int constant = 1;
+        for (size_t s = 1; s < ev->n && constant; s++)
+            constant = ev->truth[s * ev->n_out + j] == v0;
+        if (constant)
+            fprintf(o, "set xrange [%.6g:%.6g]\nset title 'against %s: %.6g in every sample'\n",
+                    v0 - 1, v0 + 1, nm, v0);
+        else
+            fprintf(o, "set xrange [*:*]\nset title 'against %s'\n", nm);
+        fprintf(o, "set xlabel '%s'\nplot ", nm);
         unsigned drawn[3] = {0};
         for (unsigned i = 0; i < nc; i++) {
             int a = axis[i];
@@ -549,7 +676,7 @@ static void script_pose(FILE *o, const et_run *r, const et_eval *ev, const curve
             fputs("unset key\n", o);
     }
     fputs("unset multiplot\nset key on\nset ytics mirror tc default\nunset y2tics\n"
-          "unset ylabel\nunset y2label\n",
+          "unset ylabel\nunset y2label\nset xrange [*:*]\n",
           o);
 }
 

@@ -453,11 +453,13 @@ int cmd_report(int argc, char **argv)
     const et_run *r = &re.run;
     rc = ET_EXIT_INPUT;
     int prc = et_plot_write(r, &re.ev);
-    if (prc == ET_PLOT_NO_GNUPLOT)
+    /* The figures are an extra: the report is written without them when
+     * gnuplot is missing or fails (its message is above), never lost. */
+    if (prc != 0)
         et_error(NULL, 0, "report: writing the report without plots");
     char *path = et_path(re.dir, "report.md");
     et_afile af;
-    if (prc != -1 && et_afile_open(&af, path) == 0) {
+    if (et_afile_open(&af, path) == 0) {
         fprintf(af.fp, "# evotrain report: run %s\n\nMade by evotrain %s from `%s`.\n\n",
                 r->cfg.name, ET_VERSION, re.dir);
         section_config(af.fp, r);

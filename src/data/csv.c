@@ -133,8 +133,11 @@ et_csv *et_csv_open(const char *path, const char *const *names, size_t ncol)
     }
     if (rc < 0)
         goto fail;
-    char **cells = et_malloc(ncol * sizeof *cells);
-    size_t n = split(c->buf, cells, ncol);
+    char *line = et_strdup(c->buf);
+    size_t n = split(line, NULL, 0);
+    free(line);
+    char **cells = et_malloc(n * sizeof *cells);
+    split(c->buf, cells, n);
     int bad = n != ncol;
     for (size_t i = 0; !bad && i < ncol; i++) {
         if (strcmp(cells[i], names[i])) {
@@ -143,12 +146,32 @@ et_csv *et_csv_open(const char *path, const char *const *names, size_t ncol)
             goto fail;
         }
     }
-    free(cells);
     if (bad) {
-        et_csv_error(c, "header has %zu columns, expected %zu (%s, ..., %s)", n, ncol, names[0],
-                     names[ncol - 1]);
+        /* Name the first column missing, or else the first one too many. */
+        const char *missing = NULL, *extra = NULL;
+        for (size_t i = 0; i < ncol && !missing; i++) {
+            size_t j = 0;
+            while (j < n && strcmp(cells[j], names[i]))
+                j++;
+            missing = j == n ? names[i] : NULL;
+        }
+        for (size_t j = 0; j < n && !missing && !extra; j++) {
+            size_t i = 0;
+            while (i < ncol && strcmp(cells[j], names[i]))
+                i++;
+            extra = i == ncol ? cells[j] : NULL;
+        }
+        char what[200] = "";
+        if (missing)
+            snprintf(what, sizeof what, ": no column %s", missing);
+        else if (extra)
+            snprintf(what, sizeof what, ": column '%s' is not one of them", extra);
+        et_csv_error(c, "header has %zu columns, expected %zu (%s, ..., %s)%s", n, ncol, names[0],
+                     names[ncol - 1], what);
+        free(cells);
         goto fail;
     }
+    free(cells);
     return c;
 fail:
     et_csv_close(c);

@@ -83,7 +83,17 @@ const char *et_opt_algorithms(void)
 void et_opt_doc(FILE *out, const char *indent)
 {
     for (size_t i = 0; i < et_opt_n_algos; i++)
-        fprintf(out, "%s%-14s %s\n", indent, et_opt_algos[i].name, et_opt_algos[i].doc);
-    fprintf(out, "%s%-14s a CMA-ES variant X with IPOP or BIPOP restarts, e.g. bipop-cmaes\n",
-            indent, "ipop-X, bipop-X");
+        fprintf(out, "%s%-15s %s\n", indent, et_opt_algos[i].name, et_opt_algos[i].doc);
+    /* Every name the parser takes, spelled out: a pattern is easy to misread. */
+    for (size_t i = 0; i < et_opt_n_algos; i++) {
+        if (!et_opt_algos[i].cma)
+            continue;
+        char a[32], b[32];
+        snprintf(a, sizeof a, "ipop-%s", et_opt_algos[i].name);
+        snprintf(b, sizeof b, "bipop-%s", et_opt_algos[i].name);
+        fprintf(out, "%s%-15s %s restarted with a doubled population when it stalls (IPOP)\n",
+                indent, a, et_opt_algos[i].name);
+        fprintf(out, "%s%-15s %s restarted with large and small populations in turn (BIPOP)\n",
+                indent, b, et_opt_algos[i].name);
+    }
 }

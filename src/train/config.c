@@ -215,9 +215,13 @@ static int set_value(et_config *cfg, const key_spec *k, const char *v, char *err
                 free(dup);
                 return -1;
             }
-            if (et_parse_long(t, &l) != 0 || l < k->lo || l > k->hi) {
-                snprintf(err, n, "%s: '%s' is not an integer in [%.0f, %.0f]", k->key, t, k->lo,
-                         k->hi);
+            int nan = et_parse_long(t, &l) != 0;
+            if (nan || l < k->lo || l > k->hi) {
+                if (nan)
+                    snprintf(err, n, "%s: '%s' is not an integer", k->key, t);
+                else
+                    snprintf(err, n, "%s: a layer of %ld units: widths are %.0f to %.0f", k->key, l,
+                             k->lo, k->hi);
                 free(dup);
                 return -1;
             }
@@ -281,6 +285,85 @@ static int set_value(et_config *cfg, const key_spec *k, const char *v, char *err
     return -1;
 }
 
+struct et_config_where {
+    char *section, *key; /* key NULL: the section's header */
+    long line;
+};
+
+static void note_where(et_config *cfg, const char *section, const char *key, long line)
+{
+    struct et_config_where *w = et_malloc((size_t)(cfg->n_where + 1) * sizeof *w);
+    if (cfg->n_where)
+        memcpy(w, cfg->where, (size_t)cfg->n_where * sizeof *w);
+    w[cfg->n_where] =
+        (struct et_config_where){et_strdup(section), key ? et_strdup(key) : NULL, line};
+    free(cfg->where);
+    cfg->where = w;
+    cfg->n_where++;
+}
+
+long et_config_line(const et_config *cfg, const char *section, const char *key)
+{
+    for (int i = 0; i < cfg->n_where; i++) {
+        const struct et_config_where *w = &cfg->where[i];
+        if (!strcmp(w->section, section) && (key ? w->key && !strcmp(w->key, key) : !w->key))
+            return w->line;
+    }
+    return 0;
+}
+
+/* " (did you mean 'threads'?)" for a trainer key nobody knows: the closest
+ * key of the schema, within a third of its length in edits, or where a key
+ * of that very name belongs; "" when nothing is close. */
+static void suggest_key(const char *section, const char *key, char *buf, size_t n)
+{
+    size_t best = (size_t)-1, len = strlen(key);
+    const key_spec *pick = NULL;
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_SCHEMA; i++) {
+        size_t d = et_edit_distance(key, schema[i].key), kl = strlen(schema[i].key);
+        /* A known key with something added ("pool_size") is as good as a typo. */
+        if (d && kl >= 4 && kl < len && !strncmp(key, schema[i].key, kl))
+            d = 1;
+        if (d < best || (d == best && !strcmp(schema[i].section, section))) {
+            best = d;
+            pick = &schema[i];
+        }
+    }
+    if (!pick || best > (len < 6 ? 1 : len / 3))
+        return;
+    if (best == 0)
+        snprintf(buf, n, " (it belongs in [%s])", pick->section);
+    else if (strcmp(pick->section, section))
+        snprintf(buf, n, " (did you mean [%s] %s?)", pick->section, pick->key);
+    else
+        snprintf(buf, n, " (did you mean '%s'?)", pick->key);
+}
+
+/* " (did you mean [sensor 1]?)" for a section nobody knows: the closest
+ * known kind of section by its first word, the rest (a name) kept. */
+static void suggest_section(const char *section, char *buf, size_t n)
+{
+    static const char *const kinds[] = {"run",    "network", "train", "data",  "plugin",
+                                        "target", "group",   "pose",  "field", "magnets",
+                                        "magnet", "sensors", "sensor"};
+    char word[64];
+    size_t w = strcspn(section, " ");
+    snprintf(word, sizeof word, "%.*s", (int)(w < 63 ? w : 63), section);
+    size_t best = (size_t)-1;
+    const char *pick = NULL;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        size_t d = et_edit_distance(word, kinds[i]);
+        if (d < best) {
+            best = d;
+            pick = kinds[i];
+        }
+    }
+    buf[0] = '\0';
+    if (pick && best > 0 && best <= (strlen(word) < 6 ? 1 : strlen(word) / 3))
+        snprintf(buf, n, " (did you mean [%s%s]?)", pick, section + w);
+}
+
 typedef struct {
     et_config *cfg;
     FILE *fp;
@@ -324,6 +407,16 @@ static char *reader(char *str, int num, void *stream)
         fail(p, m);
         p->bad_text = 1;
         return NULL;
+    }
+    /* A section's header line, as inih reads it (the name up to the first
+     * ']'), so that a section given with no keys is known to be there. */
+    const char *q = p->buf + strspn(p->buf, " \t");
+    size_t e = *q == '[' ? strcspn(q + 1, "]") : 0;
+    if (*q == '[' && q[1 + e] == ']') {
+        char name[ET_INI_MAX_LINE + 1];
+        snprintf(name, sizeof name, "%.*s", (int)e, q + 1);
+        if (!et_config_line(p->cfg, name, NULL))
+            note_where(p->cfg, name, NULL, p->line);
     }
     memcpy(str, p->buf, (size_t)len + 1);
     return str;
@@ -369,6 +462,7 @@ static int handler(void *user, const char *section, const char *key, const char 
     memcpy(p->seen + p->seen_len, entry, need);
     p->seen_len += need - 1;
     free(entry);
+    note_where(p->cfg, section, key, p->line);
 
     if (is_trainer_section(section)) {
         for (size_t i = 0; i < N_SCHEMA; i++) {
@@ -382,7 +476,9 @@ static int handler(void *user, const char *section, const char *key, const char 
                 p->cfg->wfmt_line = p->line;
             return 1;
         }
-        snprintf(m, sizeof m, "unknown key '%s' in [%s]", key, section);
+        char hint[96];
+        suggest_key(section, key, hint, sizeof hint);
+        snprintf(m, sizeof m, "unknown key '%s' in [%s]%s", key, section, hint);
         fail(p, m);
         return 0;
     }
@@ -397,7 +493,9 @@ static int handler(void *user, const char *section, const char *key, const char 
     if (rc > 0 && !p->cfg->sim_line)
         p->cfg->sim_line = p->line;
     if (rc == 0) {
-        snprintf(m, sizeof m, "unknown section or key: [%s] %s", section, key);
+        char hint[96];
+        suggest_section(section, hint, sizeof hint);
+        snprintf(m, sizeof m, "unknown section [%s]%s", section, hint);
         fail(p, m);
     } else if (rc < 0) {
         fail(p, m);
@@ -487,13 +585,28 @@ void et_config_free(et_config *cfg)
         if (schema[i].type == T_STRING)
             free(*(char **)((char *)cfg + schema[i].off));
     et_config_task_free(cfg);
+    for (int i = 0; i < cfg->n_where; i++) {
+        free(cfg->where[i].section);
+        free(cfg->where[i].key);
+    }
+    free(cfg->where);
     free(cfg->path);
     if (cfg->sim)
         sim_scenario_free(cfg->sim);
     memset(cfg, 0, sizeof *cfg);
 }
 
-static void dump_value(const et_config *cfg, const key_spec *k, FILE *out)
+static void put_double(FILE *out, const char *pre, double x, int shortest)
+{
+    char b[40];
+    if (shortest)
+        et_fmt_double(b, sizeof b, x);
+    else
+        snprintf(b, sizeof b, "%.17g", x);
+    fprintf(out, "%s%s", pre, b);
+}
+
+static void dump_value(const et_config *cfg, const key_spec *k, FILE *out, int shortest)
 {
     const char *base = (const char *)cfg;
     switch (k->type) {
@@ -507,7 +620,7 @@ static void dump_value(const et_config *cfg, const key_spec *k, FILE *out)
         fprintf(out, "%llu", (unsigned long long)*(const uint64_t *)(base + k->off));
         break;
     case T_DOUBLE:
-        fprintf(out, "%.17g", *(const double *)(base + k->off));
+        put_double(out, "", *(const double *)(base + k->off), shortest);
         break;
     case T_STRING:
         fputs(*(char *const *)(base + k->off), out);
@@ -539,13 +652,14 @@ static void dump_value(const et_config *cfg, const key_spec *k, FILE *out)
         break;
     case T_DOUBLE3: {
         const double *v = (const double *)(base + k->off);
-        fprintf(out, "%.17g %.17g %.17g", v[0], v[1], v[2]);
+        for (int i = 0; i < 3; i++)
+            put_double(out, i ? " " : "", v[i], shortest);
         break;
     }
     }
 }
 
-void et_config_dump(const et_config *cfg, FILE *out)
+static void dump(const et_config *cfg, FILE *out, int shortest)
 {
     const char *sec = "";
     for (size_t i = 0; i < N_SCHEMA; i++) {
@@ -554,13 +668,23 @@ void et_config_dump(const et_config *cfg, FILE *out)
             fprintf(out, "%s[%s]\n", i ? "\n" : "", sec);
         }
         fprintf(out, "%s = ", schema[i].key);
-        dump_value(cfg, &schema[i], out);
+        dump_value(cfg, &schema[i], out, shortest);
         fputc('\n', out);
     }
     fputc('\n', out);
-    et_config_task_dump(cfg, out);
+    et_config_task_dump(cfg, out, shortest);
     if (!strcmp(et_config_data(cfg, "source", "sim"), "sim"))
-        sim_config_dump(cfg->sim, out);
+        sim_config_print(cfg->sim, out, shortest);
+}
+
+void et_config_dump(const et_config *cfg, FILE *out)
+{
+    dump(cfg, out, 0);
+}
+
+void et_config_print(const et_config *cfg, FILE *out)
+{
+    dump(cfg, out, 1);
 }
 
 int et_config_default_line(const char *line)
@@ -572,8 +696,8 @@ int et_config_default_line(const char *line)
         const char *v = line + n + 3;
         if (schema[i].type != T_DOUBLE)
             return !strcmp(v, schema[i].def);
-        /* The dump writes doubles with %.17g: 0.1 comes back as
-         * 0.10000000000000001. */
+        /* The checkpoint's dump writes doubles with %.17g: 0.1 comes back
+         * as 0.10000000000000001. */
         char *end;
         double x = strtod(v, &end);
         return *end == '\0' && end != v && x == strtod(schema[i].def, NULL);

@@ -1,6 +1,6 @@
 /* config: the INI file -> one resolved configuration (trainer keys + scenario).
  *
- * Trainer sections ([run], [network], [train], [optimizer]) are described by one
+ * Trainer sections ([run], [network], [train]) are described by one
  * schema table in config.c; every other section is offered to the simulator
  * (sim_config_set), which owns the scenario's sections. A key nobody claims is
  * an error. Errors are reported as "evotrain: FILE:LINE: message". */
@@ -63,7 +63,7 @@ typedef struct et_config {
     long wfmt_line;              /* where weight_bits was given, 0 if not */
     int per_channel;             /* 1: requantization per output channel, 0: per layer */
     int scale_search;            /* 0 calibrated, 1 searched per layer, 2 per channel */
-    /* [train], [optimizer]: see the schema table in config.c */
+    /* [train]: see the schema table in config.c */
     char *algo;
     int lambda;
     double sigma0;
@@ -99,6 +99,10 @@ typedef struct et_config {
     et_config_section data, plugin;
     long sim_line; /* first line of a simulator section, 0 if none */
     struct sim_scenario *sim;
+    /* Where each key and section header was written, for messages about
+     * what is checked after loading (et_config_line). */
+    struct et_config_where *where;
+    int n_where;
 } et_config;
 
 /* 0 ok; -1 on any error (already reported). cfg is valid to free either way. */
@@ -111,7 +115,7 @@ int et_config_wfmt(const et_config *cfg, unsigned l);
  * message in err. The dump writes them back as given. */
 int et_config_task_set(et_config *cfg, const char *section, const char *key, const char *value,
                        long line, char *err, size_t n);
-void et_config_task_dump(const et_config *cfg, FILE *out);
+void et_config_task_dump(const et_config *cfg, FILE *out, int shortest);
 void et_config_task_free(et_config *cfg);
 /* [data], [plugin], [target NAME] and [group NAME] in et_config_doc's form. */
 void et_config_task_doc(FILE *out);
@@ -120,7 +124,17 @@ const char *et_config_data(const et_config *cfg, const char *key, const char *de
 /* The line of [data] key, or the section's first line when it is not given. */
 long et_config_data_line(const et_config *cfg, const char *key);
 
-/* The resolved configuration as an INI file that et_config_load accepts. */
+/* The line of [section] key in the file, or with key NULL the line of the
+ * section's first header; 0 when it is not there. */
+long et_config_line(const et_config *cfg, const char *section, const char *key);
+
+/* The resolved configuration as an INI file that et_config_load accepts:
+ * for people (the run's config.ini, `config --dump`) with each number in its
+ * shortest form that reads back exactly (0.45); et_config_dump with %.17g
+ * (0.45000000000000001), the text the checkpoint has always held and that
+ * resume compares as text, so checkpoints keep their bytes. Either reads
+ * back to the same configuration. */
+void et_config_print(const et_config *cfg, FILE *out);
 void et_config_dump(const et_config *cfg, FILE *out);
 /* 1 if line ("key = value", as et_config_dump writes it) gives a trainer key
  * its default value: what a configuration written before the key existed

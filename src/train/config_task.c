@@ -237,8 +237,17 @@ int et_config_task_set(et_config *cfg, const char *section, const char *key, con
     return 1;
 }
 
-void et_config_task_dump(const et_config *cfg, FILE *out)
+static void fmt_num(char *buf, size_t n, double x, int shortest)
 {
+    if (shortest)
+        et_fmt_double(buf, n, x);
+    else
+        snprintf(buf, n, "%.17g", x);
+}
+
+void et_config_task_dump(const et_config *cfg, FILE *out, int shortest)
+{
+    char num[40];
     const et_config_section *secs[] = {&cfg->data, &cfg->plugin};
     static const char *const names[] = {"data", "plugin"};
     for (size_t s = 0; s < 2; s++) {
@@ -254,10 +263,14 @@ void et_config_task_dump(const et_config *cfg, FILE *out)
         fprintf(out, "[target %s]\n", t->name);
         if (t->has & ET_TARGET_UNIT)
             fprintf(out, "unit = %s\n", t->unit);
-        if (t->has & ET_TARGET_SCALE)
-            fprintf(out, "scale = %.17g\n", t->scale);
-        if (t->has & ET_TARGET_WEIGHT)
-            fprintf(out, "weight = %.17g\n", t->weight);
+        if (t->has & ET_TARGET_SCALE) {
+            fmt_num(num, sizeof num, t->scale, shortest);
+            fprintf(out, "scale = %s\n", num);
+        }
+        if (t->has & ET_TARGET_WEIGHT) {
+            fmt_num(num, sizeof num, t->weight, shortest);
+            fprintf(out, "weight = %s\n", num);
+        }
         fputc('\n', out);
     }
     for (int i = 0; i < cfg->n_groups; i++)

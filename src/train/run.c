@@ -17,9 +17,10 @@
 
 char *et_path(const char *dir, const char *name)
 {
-    size_t n = strlen(dir) + strlen(name) + 2;
+    size_t n = strlen(dir) + strlen(name) + 2, d = strlen(dir);
     char *p = et_malloc(n);
-    snprintf(p, n, "%s/%s", dir, name);
+    /* "fw/" and "fw" give fw/evonet.h alike (not fw//evonet.h). */
+    snprintf(p, n, "%s%s%s", dir, d && dir[d - 1] == '/' ? "" : "/", name);
     return p;
 }
 

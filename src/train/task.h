@@ -70,8 +70,11 @@ typedef struct et_task {
 int et_task_from_config(const et_config *cfg, const et_rundata *d, et_task *t);
 
 /* 0 if every target of rows (row-major, n_out each) fits the int16 steps of
- * its output, else -1 reported against what, with a scale that fits. */
+ * its output, else -1 reported against what, with a scale that fits;
+ * _at reports it at line[k] of the output k at fault (line NULL: none). */
 int et_task_check_range(const et_task *t, const double *T, size_t rows, const char *what);
+int et_task_check_range_at(const et_task *t, const double *T, size_t rows, const char *what,
+                           const long *line);
 
 /* The loss the fitness computes for t (pointers into t). */
 et_loss_spec et_task_loss(const et_task *t);
@@ -83,9 +86,13 @@ void et_task_log_values(const et_task *t, const double *rmse, const double *grou
 
 /* Errors as people read them: each group ("0.800 mm"), then the other
  * outputs, a run of one unit at a time ("3.48/2.05/2.79 deg"), joined by
- * sep. Into buf (n bytes), truncated if need be. */
+ * sep. Into buf (n bytes), truncated if need be. et_task_errors_named puts
+ * each figure's name before it ("trans 0.800 mm", "roll/pitch/yaw
+ * 3.48/2.05/2.79 deg"), for the progress line and the run's last words. */
 void et_task_errors_text(const et_task *t, const double *rmse, const double *group, const char *sep,
                          char *buf, size_t n);
+void et_task_errors_named(const et_task *t, const double *rmse, const double *group,
+                          const char *sep, char *buf, size_t n);
 
 /* A classification's labels (rows of them, one per row in T) checked to be
  * class indices; for the pool (pool 1) also that every class has samples.

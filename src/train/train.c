@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dist.h"
+#include "export.h"
 #include "trainer.h"
 
 volatile sig_atomic_t tr_stop_signal;
@@ -73,7 +74,7 @@ static void report_end(const trainer *t, const char *why)
     if (t->n_starts > 1)
         snprintf(won, sizeof won, " (start %llu)", (unsigned long long)t->st.best_start);
     char errs[200];
-    et_task_errors_text(&t->task, t->st.best_rmse, t->st.best_group, ", ", errs, sizeof errs);
+    et_task_errors_named(&t->task, t->st.best_rmse, t->st.best_group, ", ", errs, sizeof errs);
     et_info("evotrain: %s after %llu generations, %llu evaluations; best validation at "
             "generation %llu%s: %s%s; run in %s\n",
             why, (unsigned long long)t->st.generation, (unsigned long long)t->st.evals,
@@ -81,13 +82,31 @@ static void report_end(const trainer *t, const char *why)
             t->task.classify ? "" : " (RMSE)", t->dir);
     if (t->pol_validated) {
         const et_errors *e = &t->pol_valid;
-        et_task_errors_text(&t->task, e->rmse, e->group_rmse, ", ", errs, sizeof errs);
+        et_task_errors_named(&t->task, e->rmse, e->group_rmse, ", ", errs, sizeof errs);
         et_info("evotrain: polish: %llu sweeps%s, %llu of %llu moves kept; validation %s: %s\n",
                 (unsigned long long)t->pol.sweep, t->pol.done ? " (converged)" : "",
                 (unsigned long long)t->pol.changes, (unsigned long long)t->pol.trials, errs,
                 et_polish_wins(e, t->st.best_loss)
                     ? "the run's network"
                     : "not better on validation: the search's network stays");
+    }
+    /* What to do next, with this run's directory: one line to copy. */
+    if (!strcmp(why, "interrupted")) {
+        et_info("evotrain: next: `evotrain --resume %s` continues where it stopped\n", t->dir);
+    } else {
+        /* The header's name from the run's (its directory's), when that
+         * makes a C identifier. */
+        const char *base = strrchr(t->dir, '/');
+        base = base ? base + 1 : t->dir;
+        char name[ET_CONFIG_NAME_MAX + 8] = "net";
+        if (strlen(base) < ET_CONFIG_NAME_MAX) {
+            snprintf(name, sizeof name, "%s_net", base);
+            if (!et_is_identifier(name))
+                snprintf(name, sizeof name, "net");
+        }
+        et_info("evotrain: next: `evotrain export %s -o %s/%s.h --name %s` (the firmware "
+                "header), `evotrain report %s` (errors, flash, RAM, cycles, plots)\n",
+                t->dir, t->dir, name, name, t->dir);
     }
 }
 

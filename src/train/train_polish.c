@@ -18,6 +18,8 @@ int tr_polish(trainer *t, const char **why)
         t->pol_active = 1;
         t->pol_validated = 0;
     }
+    t->pol_t0 = tr_now();
+    t->pol_done0 = t->pol.sweep * et_polish_coords(t->polished) + t->pol.pos;
     while (!t->pol.done && t->pol.sweep < (uint64_t)t->cfg.polish_sweeps) {
         if (tr_stop_signal) {
             *why = "interrupted";

@@ -25,12 +25,17 @@ static void genome_wfmt(et_genome *g, const et_config *cfg)
     et_genome_set_wfmt(g, f);
 }
 
-static char *dump_string(const et_config *cfg)
+/* The configuration as text: the checkpoint's form (dump) or the run's
+ * config.ini (shortest numbers); see et_config_print. */
+static char *dump_string(const et_config *cfg, int print)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    et_config_dump(cfg, f);
+    if (print)
+        et_config_print(cfg, f);
+    else
+        et_config_dump(cfg, f);
     fclose(f);
     return buf;
 }
@@ -85,6 +90,7 @@ void tr_free(trainer *t)
  * than candidates are refused here. */
 static int check_search(trainer *t)
 {
+    const et_config *c = &t->cfg;
     /* The optimizers stop on their budget only (minibatch noise is not
      * convergence), so without one a run would never end, nor polish. */
     if (t->cfg.time_limit_s <= 0 && t->cfg.max_generations <= 0 && t->cfg.max_evals <= 0) {
@@ -95,9 +101,34 @@ static int check_search(trainer *t)
     }
     if (t->cfg.polish_sweeps > 0 && t->cfg.time_limit_s > 0 &&
         t->cfg.polish_s >= t->cfg.time_limit_s) {
-        et_error(t->cfg.path, 0,
+        et_error(t->cfg.path, et_config_line(c, "train", "polish_s"),
                  "[train] polish_s = %g leaves no time of time_limit_s = %g for the search",
                  t->cfg.polish_s, t->cfg.time_limit_s);
+        return -1;
+    }
+    /* The simulator's pose box must fit the outputs' int16 steps; checked
+     * here on the box itself, before the run directory is made and the
+     * pool simulated (the samples are checked again as they are loaded). */
+    if (t->data.kind == ET_DATA_SIM) {
+        double lo[SIM_POSE_DIM], hi[SIM_POSE_DIM], box[2 * SIM_POSE_DIM];
+        long line[ET_MAX_OUTPUTS] = {0};
+        sim_pose_box(c->sim, lo, hi);
+        for (int k = 0; k < SIM_POSE_DIM; k++) {
+            box[k] = lo[k];
+            box[SIM_POSE_DIM + k] = hi[k];
+            line[k] = et_config_line(c, "pose", sim_pose_names[k]);
+        }
+        if (t->task.n_out == SIM_POSE_DIM &&
+            et_task_check_range_at(&t->task, box, 2, c->path, line) != 0)
+            return -1;
+    }
+    /* A minibatch is a window of the pool: a larger one would repeat it. */
+    if (c->minibatch > c->pool_size) {
+        long line = et_config_line(c, "train", "pool");
+        et_error(c->path, line ? line : et_config_line(c, "train", "minibatch"),
+                 "[train] pool = %d is smaller than minibatch = %d: a minibatch is drawn from the "
+                 "pool (make pool at least minibatch, best many times it)",
+                 c->pool_size, c->minibatch);
         return -1;
     }
     unsigned sizes[EVONET_MAX_LAYERS + 1];
@@ -113,7 +144,7 @@ static int check_search(trainer *t)
     /* A halving before a start's first validation would judge it on
      * nothing. */
     if (t->cfg.starts > 1 && t->cfg.halving_generations < t->cfg.valid_every) {
-        et_error(t->cfg.path, 0,
+        et_error(t->cfg.path, et_config_line(c, "train", "halving_generations"),
                  "[train] halving_generations = %ld is less than valid_every = %d: the starts "
                  "would be halved before they are validated",
                  t->cfg.halving_generations, t->cfg.valid_every);
@@ -125,15 +156,16 @@ static int check_search(trainer *t)
     /* An unknown name gets one message, with the file; other refusals come
      * from the optimizer itself, with this line for context. */
     if (!et_opt_known(t->cfg.algo)) {
-        et_error(t->cfg.path, 0, "[train] algo = %s: unknown (algorithms: %s)", t->cfg.algo,
-                 et_opt_algorithms());
+        et_error(t->cfg.path, et_config_line(c, "train", "algo"),
+                 "[train] algo = %s: unknown (algorithms: %s)", t->cfg.algo, et_opt_algorithms());
         et_genome_free(g);
         return -1;
     }
     et_opt *opt = et_opt_alloc(t->cfg.algo, g->dim, &p);
     int rc = 0;
     if (!opt) {
-        et_error(t->cfg.path, 0, "[train] algo = %s: cannot start it (algorithms: %s)", t->cfg.algo,
+        et_error(t->cfg.path, et_config_line(c, "train", "algo"),
+                 "[train] algo = %s: cannot start it (algorithms: %s)", t->cfg.algo,
                  et_opt_algorithms());
         rc = -1;
     } else if ((size_t)et_dist_size() > et_opt_lambda(opt)) {
@@ -155,6 +187,17 @@ int tr_setup_config(trainer *t, const et_train_opts *o)
     if (o->resume) {
         t->dir = et_strdup(o->resume);
         char *cp = et_path(t->dir, "config.ini");
+        struct stat sb;
+        /* Say what is missing: the run, not a file inside it. */
+        const char *why = stat(t->dir, &sb) != 0  ? "no such directory"
+                          : !S_ISDIR(sb.st_mode)  ? "not a directory"
+                          : access(cp, F_OK) != 0 ? "no config.ini (not a run directory)"
+                                                  : NULL;
+        if (why) {
+            et_error(t->dir, 0, "no run to resume there: %s", why);
+            free(cp);
+            return -1;
+        }
         int lrc = et_config_load(o->config ? o->config : cp, &t->cfg);
         free(cp);
         if (lrc != 0)
@@ -188,7 +231,7 @@ int tr_setup_config(trainer *t, const et_train_opts *o)
     if (et_rundata_open(&t->cfg, &t->data) != 0 ||
         et_task_from_config(&t->cfg, &t->data, &t->task) != 0)
         return -1;
-    t->cfg_text = dump_string(&t->cfg);
+    t->cfg_text = dump_string(&t->cfg, 0);
     t->ckpt_path = et_path(t->dir, "checkpoint.bin");
     t->log_path = et_path(t->dir, "log.csv");
     t->resume = o->resume != NULL;
@@ -199,6 +242,21 @@ int tr_setup_config(trainer *t, const et_train_opts *o)
             et_info("evotrain: %s has no checkpoint yet: starting the run from its beginning\n",
                     t->dir);
         t->resume = 0;
+    }
+    if (!o->resume) {
+        /* Without them the defaults train a 16-16 network for 10 minutes: a
+         * configuration that has only the problem in it is likely one that
+         * lost its training part, so it is said, not guessed. */
+        static const char *const need[][2] = {{"network", "a 16 16 network"},
+                                              {"train", "for 10 minutes (time_limit_s = 600)"}};
+        for (int i = 0; i < 2; i++)
+            if (!et_config_line(&t->cfg, need[i][0], NULL)) {
+                et_error(o->config, 0,
+                         "no [%s] section: the defaults would train %s; add [%s] (left empty, it "
+                         "takes the defaults that `evotrain config --doc` lists)",
+                         need[i][0], need[i][1], need[i][0]);
+                return -1;
+            }
     }
     return check_search(t);
 }
@@ -267,8 +325,9 @@ int tr_setup_dir(trainer *t, const et_train_opts *o)
     if (!registered && atexit(abandon_at_exit) == 0)
         registered = 1;
     unstarted = t;
-    char *cp = et_path(t->dir, "config.ini");
-    int w = write_text_atomic(cp, t->cfg_text);
+    char *cp = et_path(t->dir, "config.ini"), *text = dump_string(&t->cfg, 1);
+    int w = write_text_atomic(cp, text);
+    free(text);
     free(cp);
     return w;
 }

@@ -102,6 +102,28 @@ void tr_progress_line(const char *line, int tty, int final)
         fprintf(stderr, "%s\n", line);
 }
 
+/* Seconds the polish after the search will take, estimated: each sweep
+ * tries every coordinate at most twice (a step down, then up), each trial a
+ * loss over the whole pool, timed once here on the best network (it changes
+ * nothing). At most: a sweep that changes nothing ends the polish early. */
+static double polish_estimate(trainer *t)
+{
+    if (t->cfg.polish_sweeps <= 0 || !isfinite(t->st.best_loss))
+        return 0;
+    if (t->pol_trial_s <= 0) {
+        et_data pd = et_samples_data(&t->pool);
+        et_errors e;
+        /* The quickest of three: the first pays for cold caches. */
+        for (int i = 0; i < 3; i++) {
+            double t0 = tr_now();
+            et_fitness_errors_all(t->fit, t->best, &pd, &e);
+            double d = tr_now() - t0;
+            t->pol_trial_s = i == 0 || d < t->pol_trial_s ? d : t->pol_trial_s;
+        }
+    }
+    return t->pol_trial_s * 2.0 * (double)et_polish_coords(t->best) * t->cfg.polish_sweeps;
+}
+
 void tr_progress(trainer *t, int final, double evals_rate)
 {
     int tty;
@@ -109,16 +131,23 @@ void tr_progress(trainer *t, int final, double evals_rate)
         return;
     double now = tr_now();
     double el = t->elapsed0 + (now - t->t_start);
-    double rem = -1;
+    /* The search's time left, then the polish's after it: a quick run's
+     * polish can take longer than its search. */
+    double rem = -1, search = -1;
     if (t->cfg.time_limit_s > 0)
-        rem = t->cfg.time_limit_s - el;
+        search = t->cfg.time_limit_s - (t->cfg.polish_sweeps > 0 ? t->cfg.polish_s : 0) - el;
     if (t->cfg.max_generations > 0 && t->st.generation > 0) {
         double r = el / (double)t->st.generation *
                    (double)(t->cfg.max_generations - (long)t->st.generation);
-        rem = rem < 0 || r < rem ? r : rem;
+        search = search < 0 || r < search ? r : search;
+    }
+    if (search >= 0 && !final) {
+        rem = search + polish_estimate(t);
+        if (t->cfg.time_limit_s > 0 && rem > t->cfg.time_limit_s - el)
+            rem = t->cfg.time_limit_s - el;
     }
     char errs[160], line[320];
-    et_task_errors_text(&t->task, t->st.best_rmse, t->st.best_group, "  ", errs, sizeof errs);
+    et_task_errors_named(&t->task, t->st.best_rmse, t->st.best_group, "  ", errs, sizeof errs);
     snprintf(line, sizeof line, "gen %llu  %.0f evals/s  valid %s  %.0fs elapsed",
              (unsigned long long)t->st.generation, evals_rate, errs, el);
     if (rem >= 0 && !final)
@@ -135,12 +164,19 @@ void tr_progress_polish(const trainer *t, int force)
     if (!tr_progress_due(force, &tty))
         return;
     double now = tr_now();
-    char line[256];
+    char line[300];
+    uint64_t coords = et_polish_coords(t->polished), done = t->pol.sweep * coords + t->pol.pos,
+             all = (uint64_t)t->cfg.polish_sweeps * coords;
     snprintf(line, sizeof line,
              "polish: %llu of %d sweeps done, coordinate %llu of %llu, %llu moves kept, pool "
              "loss %.5f, %.0fs elapsed",
              (unsigned long long)t->pol.sweep, t->cfg.polish_sweeps, (unsigned long long)t->pol.pos,
-             (unsigned long long)et_polish_coords(t->polished), (unsigned long long)t->pol.changes,
-             t->pol.loss, t->elapsed0 + (now - t->t_start));
+             (unsigned long long)coords, (unsigned long long)t->pol.changes, t->pol.loss,
+             t->elapsed0 + (now - t->t_start));
+    /* At the pace of the coordinates this process has polished so far. */
+    if (done > t->pol_done0 && all > done) {
+        double rem = (now - t->pol_t0) / (double)(done - t->pol_done0) * (double)(all - done);
+        snprintf(line + strlen(line), sizeof line - strlen(line), ", %.0fs left at most", rem);
+    }
     tr_progress_line(line, tty, 0);
 }

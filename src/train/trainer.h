@@ -59,6 +59,11 @@ typedef struct trainer {
     et_polish pol;
     et_net *polished;
     et_errors pol_valid;
+    /* For the progress line's time left (no effect on the result): one
+     * loss over the pool timed during the search, and where and when this
+     * process's polish began. */
+    double pol_trial_s, pol_t0;
+    uint64_t pol_done0;
     et_train_state st;
     FILE *log;
     int threads;

@@ -12,7 +12,12 @@
  * counter made of (seed, i, draw). fill only reads the instance, so it is
  * safe to call concurrently, as evotrain_sim.h requires.
  *
- * Keys: side_mm, height_mm, noise (relative, default 0.01). */
+ * With `quadrant = 1` the target is instead the quadrant of the table the
+ * lamp is over, a class index (0 x < 0 and y < 0, 1 x >= 0 and y < 0, 2
+ * x < 0 and y >= 0, 3 both >= 0): a classification (light2d_quadrant.ini,
+ * [data] task = classify).
+ *
+ * Keys: side_mm, height_mm, noise (relative, default 0.01), quadrant (0 or 1). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +27,7 @@
 
 struct evotrain_sim {
     double side, height, noise;
+    int quadrant; /* 1: the target is the quadrant's index */
     double full; /* intensity read as 4095 counts */
     char version[128];
 };
@@ -67,7 +73,7 @@ static int number(const char *key, const char *v, double lo, double hi, double *
 static evotrain_sim *create(const char *const *keys, const char *const *values, size_t n, char *err,
                             size_t errlen)
 {
-    double side = 100, height = 30, noise = 0.01;
+    double side = 100, height = 30, noise = 0.01, quadrant = 0;
     for (size_t i = 0; i < n; i++) {
         int rc;
         if (!strcmp(keys[i], "side_mm"))
@@ -76,8 +82,11 @@ static evotrain_sim *create(const char *const *keys, const char *const *values, 
             rc = number(keys[i], values[i], 1, 1e4, &height, err, errlen);
         else if (!strcmp(keys[i], "noise"))
             rc = number(keys[i], values[i], 0, 1, &noise, err, errlen);
+        else if (!strcmp(keys[i], "quadrant"))
+            rc = number(keys[i], values[i], 0, 1, &quadrant, err, errlen);
         else {
-            snprintf(err, errlen, "unknown key '%s' (light2d knows side_mm, height_mm, noise)",
+            snprintf(err, errlen,
+                     "unknown key '%s' (light2d knows side_mm, height_mm, noise, quadrant)",
                      keys[i]);
             rc = -1;
         }
@@ -92,9 +101,10 @@ static evotrain_sim *create(const char *const *keys, const char *const *values, 
     s->side = side;
     s->height = height;
     s->noise = noise;
+    s->quadrant = quadrant >= 0.5;
     s->full = 1.0 / (height * height); /* the lamp right above a sensor */
-    snprintf(s->version, sizeof s->version, "light2d 1 side=%.17g height=%.17g noise=%.17g", side,
-             height, noise);
+    snprintf(s->version, sizeof s->version, "light2d 1 side=%.17g height=%.17g noise=%.17g%s",
+             side, height, noise, s->quadrant ? " quadrant" : "");
     return s;
 }
 
@@ -106,8 +116,7 @@ static size_t n_inputs(const evotrain_sim *s)
 
 static size_t n_outputs(const evotrain_sim *s)
 {
-    (void)s;
-    return 2;
+    return s->quadrant ? 1 : 2;
 }
 
 static const char *input_name(const evotrain_sim *s, size_t i)
@@ -125,15 +134,13 @@ static const char *input_unit(const evotrain_sim *s, size_t i)
 
 static const char *output_name(const evotrain_sim *s, size_t i)
 {
-    (void)s;
-    return out_names[i];
+    return s->quadrant ? "quadrant" : out_names[i];
 }
 
 static const char *output_unit(const evotrain_sim *s, size_t i)
 {
-    (void)s;
     (void)i;
-    return "mm";
+    return s->quadrant ? "" : "mm";
 }
 
 static int fill(const evotrain_sim *s, uint64_t seed, uint64_t first, size_t count, int16_t *inputs,
@@ -151,6 +158,10 @@ static int fill(const evotrain_sim *s, uint64_t seed, uint64_t first, size_t cou
             double v = intensity(s, x, y, k) / s->full * 4095 * (1 + s->noise * g);
             v = floor(v + 0.5);
             inputs[4 * r + (size_t)k] = (int16_t)(v < 0 ? 0 : v > 4095 ? 4095 : v);
+        }
+        if (s->quadrant) {
+            targets[r] = (x >= 0) + 2 * (y >= 0);
+            continue;
         }
         targets[2 * r] = x;
         targets[2 * r + 1] = y;
