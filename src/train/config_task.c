@@ -72,6 +72,11 @@ static int set_section(et_config_section *sec, const char *section, const char *
         snprintf(err, n, "[%s] %s: empty value", section, key);
         return -1;
     }
+    /* A key the dump writes back must read back as itself: a plain name. */
+    if (!plain_name(key)) {
+        snprintf(err, n, "[%s]: '%.40s' is not a key name (letters, digits and _)", section, key);
+        return -1;
+    }
     if (!sec->n)
         sec->line = line;
     sec->keyline[sec->n] = line;
